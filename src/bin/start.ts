@@ -1,0 +1,167 @@
+/**
+ * `npm start`: the whole system in one process on one port. A managed ClickHouse (unless
+ * CLICKHOUSE_URL is set), migrations, the demo organisation, the built SvelteKit app with
+ * socket.io and the ingest endpoint, and a simulator of AI agents posting through the real
+ * HTTP API. Ctrl-C stops intake, flushes, closes ClickHouse and stops the managed server.
+ *
+ * Flags: --no-demo, --port N, --host H, --data-dir D.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { createIngestClient } from '../../ingest/client';
+import { createSimulator } from '../../ingest/simulator';
+import { createClickHouse } from '../lib/server/db/clickhouse';
+import { findServerBinary, CLICKHOUSE_PACKAGES, startLocalClickHouse, type LocalClickHouse } from '../lib/server/db/local-server';
+import { ensureDatabase, migrate } from '../lib/server/db/migrations';
+import { seedDemo, type DemoCredentials } from '../lib/server/demo';
+import { ensureAptPackages } from './apt';
+import { ensureBuild } from './build';
+
+interface AppRuntime {
+  attach(server: HttpServer): { close(): Promise<void> | void };
+  shutdown(): Promise<void>;
+}
+
+const say = (line: string) => console.log(`pipewall: ${line}`);
+
+function fail(message: string): never {
+  console.error(`pipewall: ${message}`);
+  process.exit(1);
+}
+
+const { values: args } = parseArgs({
+  options: {
+    'no-demo': { type: 'boolean', default: false },
+    port: { type: 'string', default: process.env.PORT ?? '3000' },
+    host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+    'data-dir': { type: 'string', default: process.env.PIPEWALL_DATA_DIR ?? '.data' }
+  }
+});
+const port = Number(args.port);
+const host = args.host;
+const dataDir = resolve(args['data-dir']);
+const database = process.env.CLICKHOUSE_DATABASE ?? 'pipewall';
+const demoRate = Number(process.env.DEMO_RATE ?? 20);
+
+let local: LocalClickHouse | undefined;
+const stops: { name: string; stop: () => Promise<void> }[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping: intake closed, flushing...');
+  // Force the exit if something hangs; a stuck flush must not keep the terminal forever.
+  setTimeout(() => process.exit(code || 1), 20_000).unref();
+  for (const { name, stop } of stops.reverse()) {
+    try {
+      await stop();
+    } catch (err) {
+      console.error(`pipewall: error while stopping ${name}:`, err);
+    }
+  }
+  await local?.stop();
+  say('stopped');
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+async function main(): Promise<void> {
+  let url = process.env.CLICKHOUSE_URL;
+  if (url) {
+    say(`using ClickHouse at ${url} (CLICKHOUSE_URL); starting none`);
+  } else {
+    ensureAptPackages('clickhouse-server', () => findServerBinary() !== undefined, CLICKHOUSE_PACKAGES, say);
+    local = await startLocalClickHouse({ dataDir: join(dataDir, 'clickhouse') });
+    url = local.url;
+    say(`managed ClickHouse ready at ${url} (data ${local.dataDir}, log ${local.logFile})`);
+  }
+
+  const settings = {
+    url,
+    database,
+    username: process.env.CLICKHOUSE_USER,
+    password: process.env.CLICKHOUSE_PASSWORD
+  };
+  await ensureDatabase(settings);
+  const admin = createClickHouse(settings);
+  stops.push({ name: 'migration client', stop: () => admin.close() });
+  const applied = await migrate(admin);
+  say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
+  const demo: DemoCredentials | undefined = args['no-demo'] ? undefined : await seedDemo(admin);
+
+  ensureBuild(say);
+
+  // The bundled app reads these through $env when its handler is imported below.
+  const origin = process.env.ORIGIN ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  Object.assign(process.env, {
+    CLICKHOUSE_URL: url,
+    CLICKHOUSE_DATABASE: database,
+    ORIGIN: origin,
+    // Ingest enforces its own (larger) limit; adapter-node's default 512 KB would cut it short.
+    BODY_SIZE_LIMIT: process.env.BODY_SIZE_LIMIT ?? String(8 * 1024 * 1024)
+  });
+  const { handler } = (await import(pathToFileURL(resolve('build/handler.js')).href)) as {
+    handler: Parameters<typeof createServer>[1];
+  };
+  const app = (globalThis as Record<symbol, AppRuntime | undefined>)[Symbol.for('pipewall.app')];
+  if (!app) fail('build/handler.js did not register the app runtime (hooks.server.ts)');
+
+  const server = createServer(handler);
+  const io = app.attach(server);
+  await new Promise<void>((ok, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, ok);
+  }).catch((err: NodeJS.ErrnoException) =>
+    fail(err.code === 'EADDRINUSE' ? `port ${port} is in use; try --port ${port + 1}` : `cannot listen: ${err.message}`)
+  );
+  stops.push({ name: 'app (flush ingest, close ClickHouse)', stop: () => app.shutdown() });
+  stops.push({
+    name: 'http server and sockets',
+    // Stop taking requests and sockets first; the app's writer then flushes what it holds.
+    // io.close() also closes the HTTP server; open keep-alive connections are cut so it finishes.
+    stop: async () => {
+      const closed = new Promise<void>((ok) => server.once('close', () => ok()));
+      await io.close();
+      server.closeAllConnections();
+      await closed;
+    }
+  });
+
+  say(`serving ${origin}`);
+  if (demo) {
+    const client = createIngestClient({ baseUrl: origin, apiKey: demo.apiKey });
+    const simulator = createSimulator({ client, ratePerSecond: demoRate, seed: Date.now() >>> 0 });
+    simulator.start();
+    stops.push({
+      name: 'demo simulator',
+      stop: async () => {
+        await simulator.stop();
+        await client.close();
+      }
+    });
+    console.log(
+      [
+        '',
+        `  Pipewall is running: ${origin}`,
+        `  Demo organisation "${demo.orgName}", AI agents sending ~${demoRate} events/s`,
+        '  Sign in as any of:',
+        ...demo.users.map((u) => `    ${u.role.padEnd(8)} ${u.email.padEnd(28)} password ${u.password}`),
+        `  Ingest API key (shown once): ${demo.apiKey}`,
+        `  Try: curl -X POST ${origin}/api/v1/events -H 'Authorization: Bearer ${demo.apiKey}' \\`,
+        `         -H 'Content-Type: application/json' -d '[{"type":"stage_changed","eventId":"try-1","leadId":"lead-try","occurredAt":"${new Date().toISOString()}","stage":"enquired","summary":"hello from curl"}]'`,
+        '  Ctrl-C stops everything.',
+        ''
+      ].join('\n')
+    );
+  }
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`pipewall: ${err instanceof Error ? err.message : String(err)}`);
+  await local?.stop().catch(() => undefined);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { stages } from './events';
+
+export const stageCountsSchema = z.object({
+  enquired: z.number(),
+  qualified: z.number(),
+  booked: z.number(),
+  attended: z.number(),
+  won: z.number(),
+  lost: z.number()
+}) satisfies z.ZodType<Record<(typeof stages)[number], number>>;
+/** Leads whose current stage is each stage (not cumulative). */
+export type StageCounts = z.infer<typeof stageCountsSchema>;
+
+export const tickerItemSchema = z.object({
+  eventId: z.string(),
+  leadId: z.string(),
+  type: z.string(),
+  channel: z.string(),
+  stage: z.string(),
+  summary: z.string(),
+  /** epoch milliseconds */
+  occurredAt: z.number(),
+  /** epoch milliseconds */
+  receivedAt: z.number()
+});
+export type TickerItem = z.infer<typeof tickerItemSchema>;
+
+export const wallSnapshotSchema = z.object({
+  stageCounts: stageCountsSchema,
+  /** Newest first. */
+  ticker: z.array(tickerItemSchema),
+  /** epoch milliseconds when the server built it */
+  at: z.number()
+});
+export type WallSnapshot = z.infer<typeof wallSnapshotSchema>;

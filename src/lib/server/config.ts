@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * Settings of the app process (HTTP, socket.io and in-process ingest). Parsed once at start from
+ * the environment; code receives the frozen object as an argument, so tests pass their own.
+ * Every key is listed in .env.example and in the README.
+ */
+const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const configSchema = z.object({
+  /** Set by `npm start` when it runs its own server; required otherwise. */
+  CLICKHOUSE_URL: z.url(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z0-9_]+$/).default('pipewall'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().default('production'),
+  /** Sliding session lifetime: a session used within this window is extended by it. */
+  SESSION_TTL_HOURS: int(24 * 14),
+  /** Largest ingest request: a burst from one agent, not a bulk import (413 beyond). */
+  INGEST_MAX_EVENTS: int(5_000),
+  INGEST_MAX_BYTES: int(5 * 1024 * 1024),
+  /** A batch is flushed at this many rows or after this delay, whichever comes first. */
+  INGEST_FLUSH_ROWS: int(5_000),
+  INGEST_FLUSH_MS: int(50),
+  /** Rows held in memory waiting for ClickHouse; beyond it the endpoint answers 429. */
+  INGEST_MAX_BUFFERED_ROWS: int(50_000),
+  /** How long a validated API key is trusted without asking ClickHouse again (revocation delay). */
+  API_KEY_CACHE_MS: int(5_000)
+});
+
+export type ServerConfig = Readonly<z.infer<typeof configSchema>>;
+
+export class ConfigError extends Error {}
+
+/** Parse settings, reporting every bad key in one error. */
+export function parseConfig(env: Record<string, string | undefined>): ServerConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return Object.freeze(result.data);
+}
+
+export const isDevelopment = (config: ServerConfig) => config.NODE_ENV === 'development';

@@ -1,0 +1,188 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/**
+ * A private clickhouse-server run as a child process, for `npm start` and the tests when no
+ * CLICKHOUSE_URL is given: its own data directory, free loopback ports, a readiness wait and a
+ * clean stop. See clickhouse-18.16.md §0 for the command line.
+ */
+export interface LocalClickHouse {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  errorLogFile: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export class LocalClickHouseError extends Error {}
+
+const SERVER_BINARY_CANDIDATES = ['/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server'];
+const CONFIG_FILE = '/etc/clickhouse-server/config.xml';
+/** Debian packages that provide the server (src/bin/apt.ts installs them). */
+export const CLICKHOUSE_PACKAGES = ['clickhouse-server', 'clickhouse-client'];
+
+/** The server binary, if the package (binary and its config) is installed. */
+export function findServerBinary(): string | undefined {
+  if (!existsSync(CONFIG_FILE)) return undefined;
+  return SERVER_BINARY_CANDIDATES.find((p) => existsSync(p));
+}
+
+/** A port the kernel says is free on 127.0.0.1 now. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A previous run killed with SIGKILL leaves its server holding the data directory. It is ours
+ * (the pid file sits in our directory and its command line names it), so stop it.
+ */
+function stopOrphan(dataDir: string): void {
+  const pidFile = join(dataDir, 'server.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      // The process ended between the two checks; nothing to stop.
+    }
+    if (cmdline.includes('clickhouse') && cmdline.includes(dataDir)) {
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 200 && isAlive(pid); i++) spawnSync('sleep', ['0.05']);
+    }
+  }
+  rmSync(pidFile, { force: true });
+}
+
+function tail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The most telling line of the error log: the last "<Error>" line, without its prefix. */
+function reasonFromLog(file: string): string {
+  const errorLines = tail(file, 40)
+    .split('\n')
+    .filter((l) => /<(Error|Fatal)>|Exception|Cannot|No space/i.test(l));
+  const last = errorLines.pop() ?? '';
+  return last.replace(/^.*?<(Error|Fatal)>\s*/, '').slice(0, 300);
+}
+
+export interface StartOptions {
+  /** Directory for data and logs; created if missing, reused across starts. */
+  dataDir: string;
+  readyTimeoutMs?: number;
+}
+
+export async function startLocalClickHouse(options: StartOptions): Promise<LocalClickHouse> {
+  const binary = findServerBinary();
+  if (!binary) {
+    throw new LocalClickHouseError(`clickhouse-server is not installed (apt-get install -y ${CLICKHOUSE_PACKAGES.join(' ')})`);
+  }
+  const dataDir = resolve(options.dataDir);
+  for (const d of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dataDir, d), { recursive: true });
+  stopOrphan(dataDir);
+
+  const [http, tcp, inter] = [await freePort(), await freePort(), await freePort()];
+  const logFile = join(dataDir, 'server.log');
+  const errorLogFile = join(dataDir, 'server.err.log');
+  rmSync(errorLogFile, { force: true });
+  const args = [
+    `--config-file=${CONFIG_FILE}`,
+    '--',
+    `--path=${dataDir}/data/`,
+    `--tmp_path=${dataDir}/tmp/`,
+    `--user_files_path=${dataDir}/user_files/`,
+    `--format_schema_path=${dataDir}/format_schemas/`,
+    `--logger.log=${logFile}`,
+    `--logger.errorlog=${errorLogFile}`,
+    '--logger.console=0',
+    `--http_port=${http}`,
+    `--tcp_port=${tcp}`,
+    `--interserver_http_port=${inter}`,
+    '--listen_host=127.0.0.1'
+  ];
+  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
+  if (child.pid === undefined) throw new LocalClickHouseError(`could not run ${binary}`);
+  const pid = child.pid;
+  writeFileSync(join(dataDir, 'server.pid'), String(pid));
+
+  let exited: number | null | undefined;
+  const exitedPromise = new Promise<void>((done) =>
+    child.once('exit', (code, signal) => {
+      exited = code ?? (signal ? -1 : null);
+      done();
+    })
+  );
+  // If this process dies of an uncaught error, do not leave the server behind.
+  const killOnExit = () => {
+    if (exited === undefined) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const url = `http://127.0.0.1:${http}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  while (true) {
+    if (exited !== undefined) {
+      process.removeListener('exit', killOnExit);
+      const reason = reasonFromLog(errorLogFile) || `exited with code ${exited}`;
+      throw new LocalClickHouseError(`clickhouse-server could not start: ${reason} (log: ${errorLogFile})`);
+    }
+    try {
+      const res = await fetch(`${url}/ping`);
+      if (res.ok && (await res.text()).startsWith('Ok')) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await exitedPromise;
+      process.removeListener('exit', killOnExit);
+      throw new LocalClickHouseError(`clickhouse-server did not answer /ping in time (log: ${errorLogFile})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  return {
+    url,
+    dataDir,
+    logFile,
+    errorLogFile,
+    pid,
+    async stop() {
+      if (exited === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+      process.removeListener('exit', killOnExit);
+      rmSync(join(dataDir, 'server.pid'), { force: true });
+    }
+  };
+}

@@ -1,0 +1,131 @@
+import { createClickHouse, execute, queryRows, type ClickHouseClient, type ClickHouseSettings } from './clickhouse';
+import { ident, sql, trustedSql, type SqlFragment } from './sql';
+
+/**
+ * Versioned schema. Every statement runs on ClickHouse 18.16 (tests) and 24+ (production):
+ * no DateTime64 (times are UInt64 epoch milliseconds), no TTL/CODEC/INDEX, no Nullable keys,
+ * `IF NOT EXISTS` everywhere so a half-applied migration can simply run again.
+ * Current state in mutable tables is a ReplacingMergeTree row with a higher `version`; a change
+ * (revocation, deactivation) is a newer row, never an UPDATE or DELETE.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: SqlFragment[];
+}
+
+// Partition by month of the event time; 18.16 needs the explicit conversion from epoch ms.
+const monthOfMs = (column: string) => `toYYYYMM(toDateTime(intDiv(${column}, 1000), 'UTC'))`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'event ledger',
+    statements: [
+      trustedSql(`CREATE TABLE IF NOT EXISTS events (
+        org_id String,
+        event_id String,
+        lead_id String,
+        contact_id String,
+        type String,
+        channel String,
+        stage String,
+        intent String,
+        actor String,
+        agent_id String,
+        value Decimal(18, 2),
+        currency String,
+        summary String,
+        occurred_at UInt64,
+        received_at UInt64,
+        properties String
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY ${monthOfMs('occurred_at')}
+      ORDER BY (org_id, lead_id, event_id)`)
+      // occurred_at and received_at are epoch milliseconds (18.16 has no DateTime64).
+      // ReplacingMergeTree on (org_id, lead_id, event_id) folds a retried event into one row
+      // at merge time; reads that count must still dedupe (FINAL, argMax or LIMIT 1 BY).
+    ]
+  },
+  {
+    version: 2,
+    name: 'organisations, users, sessions, api keys',
+    statements: [
+      trustedSql(`CREATE TABLE IF NOT EXISTS organisations (
+        org_id String,
+        name String,
+        created_at UInt64,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id)`),
+      trustedSql(`CREATE TABLE IF NOT EXISTS users (
+        org_id String,
+        user_id String,
+        email String,
+        name String,
+        role String,
+        password_hash String,
+        active UInt8,
+        created_at UInt64,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, user_id)`),
+      trustedSql(`CREATE TABLE IF NOT EXISTS sessions (
+        org_id String,
+        session_id String,
+        user_id String,
+        secret_hash String,
+        created_at UInt64,
+        expires_at UInt64,
+        revoked UInt8,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, session_id)`),
+      trustedSql(`CREATE TABLE IF NOT EXISTS api_keys (
+        org_id String,
+        key_id String,
+        name String,
+        secret_hash String,
+        created_at UInt64,
+        revoked UInt8,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, key_id)`)
+    ]
+  }
+];
+
+/**
+ * Bookkeeping for migrations. It is the one table without `org_id` first in its key: it
+ * describes the schema, not any organisation's data.
+ */
+const MIGRATIONS_TABLE = trustedSql(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  version UInt32,
+  name String,
+  applied_at UInt64
+) ENGINE = ReplacingMergeTree ORDER BY (version)`);
+
+/** CREATE DATABASE needs a connection that does not already name the database. */
+export async function ensureDatabase(settings: ClickHouseSettings): Promise<void> {
+  const bootstrap = createClickHouse({ ...settings, database: 'default' });
+  try {
+    // No ENGINE: the default is Ordinary on 18.16 and Atomic on modern servers.
+    await execute(bootstrap, sql`CREATE DATABASE IF NOT EXISTS ${ident(settings.database)}`);
+  } finally {
+    await bootstrap.close();
+  }
+}
+
+/** Apply every migration not yet recorded, in order. Returns the versions applied now. */
+export async function migrate(client: ClickHouseClient, now = Date.now): Promise<number[]> {
+  await execute(client, MIGRATIONS_TABLE);
+  const done = await queryRows<{ version: number }>(client, sql`SELECT DISTINCT version FROM schema_migrations`);
+  const applied = new Set(done.map((r) => Number(r.version)));
+  const ran: number[] = [];
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    for (const statement of m.statements) await execute(client, statement);
+    await execute(
+      client,
+      sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, ${now()})`
+    );
+    ran.push(m.version);
+  }
+  return ran;
+}

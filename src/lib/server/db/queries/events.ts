@@ -1,0 +1,128 @@
+import type { AgentEvent, LedgerEvent } from '../../../contracts/events';
+import type { TickerItem } from '../../../contracts/wall';
+import { insertRows, type ClickHouseClient } from '../clickhouse';
+
+/** Columns of the `events` ledger, in insert order. */
+export const EVENT_COLUMNS = [
+  'org_id',
+  'event_id',
+  'lead_id',
+  'contact_id',
+  'type',
+  'channel',
+  'stage',
+  'intent',
+  'actor',
+  'agent_id',
+  'value',
+  'currency',
+  'summary',
+  'occurred_at',
+  'received_at',
+  'properties'
+] as const;
+
+export type EventRow = Record<(typeof EVENT_COLUMNS)[number], string | number>;
+
+/** Fields with their own column; everything else an event carries goes to `properties`. */
+const COLUMN_FIELDS = new Set([
+  'type',
+  'eventId',
+  'leadId',
+  'contactId',
+  'occurredAt',
+  'agentId',
+  'channel',
+  'summary',
+  'stage',
+  'intent',
+  'value',
+  'currency'
+]);
+
+/**
+ * The ledger row for an accepted agent event. The organisation comes from the API key, never
+ * from the payload; `receivedAt` is the server's clock in epoch milliseconds.
+ */
+export function toEventRow(event: AgentEvent, orgId: string, receivedAt: number): EventRow {
+  const properties: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event)) if (!COLUMN_FIELDS.has(k) && v !== undefined) properties[k] = v;
+  const actor = event.type === 'message' && event.direction === 'inbound' ? 'customer' : 'agent';
+  return {
+    org_id: orgId,
+    event_id: event.eventId,
+    lead_id: event.leadId,
+    contact_id: event.contactId ?? '',
+    type: event.type,
+    channel: event.channel ?? '',
+    stage: event.type === 'stage_changed' ? event.stage : '',
+    intent: event.type === 'lead_qualified' ? event.intent : '',
+    actor,
+    agent_id: event.agentId ?? '',
+    value: (event.type === 'deal_won' || event.type === 'deal_lost') && event.value !== undefined ? event.value : 0,
+    currency: (event.type === 'deal_won' || event.type === 'deal_lost') && event.currency ? event.currency : '',
+    summary: event.summary ?? '',
+    occurred_at: Date.parse(event.occurredAt),
+    received_at: receivedAt,
+    // Compact JSON with flat keys, so visitParamExtract* can read it on 18.16 (§4.4).
+    properties: JSON.stringify(properties)
+  };
+}
+
+export async function insertEventRows(client: ClickHouseClient, rows: readonly EventRow[]): Promise<void> {
+  await insertRows(client, 'events', EVENT_COLUMNS, rows);
+}
+
+export function tickerItemFromRow(row: EventRow): TickerItem {
+  return {
+    eventId: String(row.event_id),
+    leadId: String(row.lead_id),
+    type: String(row.type),
+    channel: String(row.channel),
+    stage: String(row.stage),
+    summary: String(row.summary),
+    occurredAt: Number(row.occurred_at),
+    receivedAt: Number(row.received_at)
+  };
+}
+
+/** A row as read back (64-bit integers arrive as strings, §8.3). */
+export interface StoredEventRow {
+  org_id: string;
+  event_id: string;
+  lead_id: string;
+  contact_id: string;
+  type: string;
+  channel: string;
+  stage: string;
+  intent: string;
+  actor: string;
+  agent_id: string;
+  value: number;
+  currency: string;
+  summary: string;
+  occurred_at: string;
+  received_at: string;
+  properties: string;
+}
+
+export function ledgerEventFromRow(r: StoredEventRow): LedgerEvent {
+  return {
+    eventId: r.event_id,
+    orgId: r.org_id,
+    leadId: r.lead_id,
+    contactId: r.contact_id,
+    type: r.type,
+    channel: r.channel,
+    stage: r.stage,
+    intent: r.intent,
+    actor: r.actor,
+    agentId: r.agent_id,
+    value: Number(r.value),
+    currency: r.currency,
+    summary: r.summary,
+    occurredAt: Number(r.occurred_at),
+    receivedAt: Number(r.received_at),
+    properties: JSON.parse(r.properties) as Record<string, unknown>
+  };
+}

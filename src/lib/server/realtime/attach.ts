@@ -1,0 +1,18 @@
+import type { Server as HttpServer } from 'node:http';
+import { env } from '$env/dynamic/private';
+import { getContext } from '../context';
+import { attachRealtime } from './server';
+import type { RealtimeServer } from './wall-fanout';
+
+/**
+ * The one place the app's io server is created: the Vite dev plugin and the production entry
+ * both call it. The instance lives on a globalThis symbol so a dev reload of this module finds it.
+ */
+const IO = Symbol.for('pipewall.socket.io');
+const slot = globalThis as unknown as Record<symbol, RealtimeServer | undefined>;
+
+export const getIO = (): RealtimeServer | undefined => slot[IO];
+
+export function attach(httpServer: HttpServer): RealtimeServer {
+  return (slot[IO] ??= attachRealtime(httpServer, getContext(), env.ORIGIN));
+}

@@ -1,0 +1,170 @@
+import {
+  stageCountsSchema,
+  tickerItemSchema,
+  wallSnapshotSchema,
+  type StageCounts,
+  type TickerItem,
+  type WallSnapshot
+} from '$lib/contracts/wall';
+import type { RealtimeSocket } from '$lib/realtime/client';
+
+export type ConnectionStatus = 'connecting' | 'live' | 'offline';
+
+/** Rows kept in the ticker; more than fit on a 1080p wall, few enough to render cheaply. */
+export const TICKER_LIMIT = 50;
+
+/**
+ * Failed connection attempts in a row after which the wall says "offline" instead of
+ * "reconnecting" (it keeps retrying). Three attempts is roughly 10 s with the client's backoff,
+ * long enough to ride out a server restart without alarming the room.
+ */
+export const OFFLINE_AFTER_FAILURES = 3;
+
+/**
+ * Wait before asking again after the server's handshake refused us. socket.io never retries a
+ * refusal by itself, but a refusal can be transient (the session store was unavailable), and
+ * a wall must come back without anyone touching it.
+ */
+export const REFUSED_RETRY_MS = 15_000;
+
+const tickerBatchSchema = tickerItemSchema.array();
+
+/**
+ * Merges `incoming` into `current`: one row per eventId (the incoming copy wins), newest
+ * `receivedAt` first, at most `limit` rows. Sorting rather than prepending means an old event
+ * the server resends after a reconnect falls back to its place instead of jumping to the top.
+ * The sort is stable, so rows with equal `receivedAt` keep the server's order.
+ */
+export function mergeTicker(
+  current: readonly TickerItem[],
+  incoming: readonly TickerItem[],
+  limit = TICKER_LIMIT
+): TickerItem[] {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- scratch set local to this call, never observed
+  const seen = new Set<string>();
+  const merged: TickerItem[] = [];
+  for (const item of [...incoming, ...current]) {
+    if (seen.has(item.eventId)) continue;
+    seen.add(item.eventId);
+    merged.push(item);
+  }
+  merged.sort((a, b) => b.receivedAt - a.receivedAt);
+  return merged.slice(0, limit);
+}
+
+/** Live state of the pipeline wall. The apply* methods are plain, so tests need no socket. */
+export class WallState {
+  stageCounts = $state.raw<StageCounts>({
+    enquired: 0,
+    qualified: 0,
+    booked: 0,
+    attended: 0,
+    won: 0,
+    lost: 0
+  });
+  /** Newest first, at most TICKER_LIMIT rows, unique by eventId. */
+  ticker = $state.raw<TickerItem[]>([]);
+  status = $state<ConnectionStatus>('connecting');
+  /** False until the first successful connect, so the badge can tell connecting from reconnecting. */
+  hasConnected = $state(false);
+  /** When this client last received data: epoch ms by the client's clock, not the server's. */
+  lastUpdateAt = $state(0);
+
+  #now: () => number;
+  #failures = 0;
+
+  constructor(snapshot: WallSnapshot, now: () => number = Date.now) {
+    this.#now = now;
+    this.applySnapshot(snapshot);
+  }
+
+  /** Replaces everything: a snapshot is the whole truth, never patched onto older state. */
+  applySnapshot(snapshot: WallSnapshot): void {
+    this.stageCounts = { ...snapshot.stageCounts };
+    this.ticker = mergeTicker([], snapshot.ticker);
+    this.lastUpdateAt = this.#now();
+  }
+
+  applyIngested(items: readonly TickerItem[]): void {
+    this.ticker = mergeTicker(this.ticker, items);
+    this.lastUpdateAt = this.#now();
+  }
+
+  applyCounts(counts: StageCounts): void {
+    this.stageCounts = { ...counts };
+    this.lastUpdateAt = this.#now();
+  }
+
+  /**
+   * Wires the socket's events to this state and returns a function that unwires them.
+   * Closing the socket stays with whoever opened it.
+   */
+  connect(socket: RealtimeSocket): () => void {
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const onConnect = () => {
+      this.#failures = 0;
+      this.hasConnected = true;
+      this.status = 'live';
+    };
+    // `active` is false when socket.io will not retry: this client or the server closed the
+    // socket on purpose. A dropped transport leaves it true and socket.io reconnects.
+    const onDisconnect = () => {
+      this.#failures = 0;
+      this.status = socket.active ? 'connecting' : 'offline';
+    };
+    const onConnectError = () => {
+      this.#failures += 1;
+      if (socket.active) {
+        this.status = this.#failures < OFFLINE_AFTER_FAILURES ? 'connecting' : 'offline';
+        return;
+      }
+      // Refused by the handshake middleware (expired session, or the server could not check it).
+      this.status = 'offline';
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => socket.connect(), REFUSED_RETRY_MS);
+    };
+    const onSnapshotted = (payload: WallSnapshot) => {
+      const parsed = wallSnapshotSchema.safeParse(payload);
+      if (parsed.success) this.applySnapshot(parsed.data);
+      else reportBadPayload('wall:snapshotted', parsed.error);
+    };
+    const onIngested = (payload: TickerItem[]) => {
+      const parsed = tickerBatchSchema.safeParse(payload);
+      if (parsed.success) this.applyIngested(parsed.data);
+      else reportBadPayload('events:ingested', parsed.error);
+    };
+    const onCounted = (payload: StageCounts) => {
+      const parsed = stageCountsSchema.safeParse(payload);
+      if (parsed.success) this.applyCounts(parsed.data);
+      else reportBadPayload('stages:counted', parsed.error);
+    };
+
+    socket.on('connect', onConnect);
+    socket.on('disconnect', onDisconnect);
+    socket.on('connect_error', onConnectError);
+    socket.on('wall:snapshotted', onSnapshotted);
+    socket.on('events:ingested', onIngested);
+    socket.on('stages:counted', onCounted);
+    if (socket.connected) onConnect();
+
+    return () => {
+      clearTimeout(retryTimer);
+      socket.off('connect', onConnect);
+      socket.off('disconnect', onDisconnect);
+      socket.off('connect_error', onConnectError);
+      socket.off('wall:snapshotted', onSnapshotted);
+      socket.off('events:ingested', onIngested);
+      socket.off('stages:counted', onCounted);
+    };
+  }
+}
+
+/**
+ * Dropping a malformed message is safe: the wall keeps its last good state and the next
+ * snapshot (sent on every reconnect) or counts message corrects it. Throwing would only
+ * surface as an uncaught error inside socket.io's emitter.
+ */
+function reportBadPayload(event: string, error: unknown): void {
+  console.error(`pipewall: dropped malformed '${event}' payload`, error);
+}

@@ -1,0 +1,95 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../src/lib/contracts/realtime';
+import type { TickerItem, WallSnapshot } from '../../../src/lib/contracts/wall';
+import type { AppContext } from '../../../src/lib/server/app-context';
+import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
+import { attachRealtime } from '../../../src/lib/server/realtime/server';
+import type { RealtimeServer } from '../../../src/lib/server/realtime/wall-fanout';
+import { buildStageChanged } from '../../fixtures/events';
+import { createTestContext, ingestRequest } from '../../helpers/app';
+import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
+import { seedOrganisation, type SeededOrg } from '../../helpers/seed';
+import { waitFor } from '../../helpers/wait';
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+let db: TestDatabase;
+let ctx: AppContext;
+let http: HttpServer;
+let io: RealtimeServer;
+let url: string;
+let orgA: SeededOrg;
+let orgB: SeededOrg;
+const sockets: ClientSocket[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('wall_socket_test');
+  ctx = createTestContext(db);
+  http = createServer();
+  io = attachRealtime(http, ctx);
+  await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  orgA = await seedOrganisation(db.client, 'Socket Org A');
+  orgB = await seedOrganisation(db.client, 'Socket Org B');
+});
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await io.close();
+  await ctx.close();
+  await db.drop();
+});
+
+/** A watcher that records everything the server pushes to it. */
+function watch(headers: Record<string, string>) {
+  const socket: ClientSocket = connect(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false });
+  sockets.push(socket);
+  const seen = { snapshots: [] as WallSnapshot[], ticker: [] as TickerItem[], error: undefined as Error | undefined };
+  socket.on('wall:snapshotted', (s) => seen.snapshots.push(s));
+  socket.on('events:ingested', (items) => seen.ticker.push(...items));
+  socket.on('connect_error', (err) => (seen.error = err));
+  return { socket, seen };
+}
+const cookie = (org: SeededOrg) => ({ cookie: `pw_session=${org.sessionToken}` });
+
+describe('wall socket', () => {
+  it('sends a snapshot on connect, then committed events of its own organisation only', async () => {
+    const a = watch(cookie(orgA));
+    const b = watch(cookie(orgB));
+    await waitFor(() => a.seen.snapshots.length > 0 && b.seen.snapshots.length > 0, 5_000, 'snapshots');
+
+    const mine = buildStageChanged({ leadId: 'lead-a', stage: 'booked', summary: 'A booked' });
+    const theirs = buildStageChanged({ leadId: 'lead-b', summary: 'B secret' });
+    expect((await handleIngest(ctx, ingestRequest(orgB.apiKey, [theirs]))).status).toBe(200);
+    expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, [mine]))).status).toBe(200);
+
+    await waitFor(() => a.seen.ticker.find((t) => t.eventId === mine.eventId), 2_000, 'A’s event on A’s socket');
+    await waitFor(() => b.seen.ticker.find((t) => t.eventId === theirs.eventId), 2_000, 'B’s event on B’s socket');
+    expect(a.seen.ticker.map((t) => t.summary)).not.toContain('B secret');
+    expect(b.seen.ticker.map((t) => t.summary)).not.toContain('A booked');
+  });
+
+  it('a reconnecting client gets a fresh snapshot that includes what it missed', async () => {
+    const missed = buildStageChanged({ leadId: 'lead-missed', stage: 'won', summary: 'won while away' });
+    expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, [missed]))).status).toBe(200);
+    const a = watch(cookie(orgA));
+    const snapshot = await waitFor(() => a.seen.snapshots[0], 5_000, 'snapshot');
+    expect(snapshot.ticker.map((t) => t.eventId)).toContain(missed.eventId);
+    expect(snapshot.stageCounts.won).toBe(1);
+  });
+
+  it('refuses a handshake without a session, with a forged session, or from another site', async () => {
+    const none = watch({});
+    const forged = watch({ cookie: 'pw_session=aaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbb' });
+    await waitFor(() => none.seen.error && forged.seen.error, 5_000, 'refusals');
+    expect(none.seen.error?.message).toBe('unauthorized');
+    expect(forged.seen.error?.message).toBe('unauthorized');
+
+    const crossSite = watch({ ...cookie(orgA), origin: 'https://evil.example' });
+    await waitFor(() => crossSite.seen.error, 5_000, 'cross-site refusal');
+    expect(crossSite.socket.connected).toBe(false);
+    expect(crossSite.seen.snapshots).toEqual([]);
+  });
+});

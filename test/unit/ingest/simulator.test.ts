@@ -1,0 +1,207 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { SendResult } from '../../../ingest/client';
+import {
+  createEventSource,
+  createRng,
+  createSimulator,
+  planJourney,
+  stampEvent,
+  type JourneyPlan
+} from '../../../ingest/simulator';
+import { agentEventSchema, stages, type AgentEvent, type Stage } from '../../../src/lib/contracts/events';
+
+const fixedNow = () => Date.UTC(2025, 4, 12, 10, 0, 0);
+
+function planMany(seed: number, count: number): JourneyPlan[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, (_, i) =>
+    planJourney(rng, { leadId: `lead-${i}`, contactId: `ct-${i}`, agentId: 'agent-aria', startMs: fixedNow() })
+  );
+}
+
+function take(seed: number, count: number, leads = 300): AgentEvent[] {
+  const source = createEventSource({ seed, leads, now: fixedNow });
+  return Array.from({ length: count }, () => source.next());
+}
+
+function stagesOf(events: readonly { type: string; stage?: Stage }[]): Stage[] {
+  return events.flatMap((e) => (e.type === 'stage_changed' && e.stage ? [e.stage] : []));
+}
+
+/** enquired < qualified < booked < attended < won, with lost allowed only as the last stage. */
+function isFunnelOrder(path: Stage[]): boolean {
+  const rank = (s: Stage) => stages.indexOf(s);
+  return path.every((s, i) => {
+    if (s === 'lost') return i === path.length - 1;
+    return i === 0 ? s === 'enquired' : rank(s) === rank(path[i - 1]!) + 1;
+  });
+}
+
+const stream = take(11, 20_000);
+
+describe('planJourney', () => {
+  const plans = planMany(7, 2000);
+
+  it('plans events that all parse with the contract schema', () => {
+    const failures = plans
+      .flatMap((p) => p.events)
+      .map((e) => agentEventSchema.safeParse(stampEvent(e, fixedNow())))
+      .filter((r) => !r.success);
+    expect(failures).toEqual([]);
+  });
+
+  it('moves every lead through the funnel in order, one stage at a time', () => {
+    const outOfOrder = plans.map((p) => stagesOf(p.events)).filter((path) => !isFunnelOrder(path));
+    expect(outOfOrder).toEqual([]);
+  });
+
+  it('ends won and lost journeys on that stage and leaves silent ones open', () => {
+    for (const plan of plans) {
+      const last = stagesOf(plan.events).at(-1);
+      if (plan.outcome === 'silent') expect(last).not.toMatch(/^(won|lost)$/);
+      else expect(last).toBe(plan.outcome);
+    }
+  });
+
+  it('only records attendance and deals after a booking was created', () => {
+    for (const plan of plans) {
+      const booked = new Set<string>();
+      for (const e of plan.events) {
+        if (e.type === 'booking_created') booked.add(e.bookingId);
+        if (e.type === 'attendance_recorded' || e.type === 'booking_cancelled') expect(booked).toContain(e.bookingId);
+        if (e.type === 'deal_won') expect(plan.events).toContainEqual(expect.objectContaining({ type: 'attendance_recorded', attended: true }));
+      }
+    }
+  });
+
+  it('has plausible funnel proportions over 2,000 journeys', () => {
+    const reached = (stage: Stage) => plans.filter((p) => stagesOf(p.events).includes(stage)).length;
+    const [qualified, booked, attended, won] = (['qualified', 'booked', 'attended', 'won'] as const).map(reached);
+    const noShows = plans.filter((p) => p.events.some((e) => e.type === 'attendance_recorded' && !e.attended)).length;
+    const silent = plans.filter((p) => p.outcome === 'silent').length;
+    expect(qualified! / plans.length).toBeGreaterThan(0.5);
+    expect(qualified! / plans.length).toBeLessThan(0.8);
+    expect(booked! / qualified!).toBeGreaterThan(0.4);
+    expect(booked! / qualified!).toBeLessThan(0.7);
+    expect(attended! / booked!).toBeGreaterThan(0.65);
+    expect(attended! / booked!).toBeLessThan(0.9);
+    expect(noShows / (noShows + attended!)).toBeGreaterThan(0.12);
+    expect(noShows / (noShows + attended!)).toBeLessThan(0.28);
+    expect(won! / attended!).toBeGreaterThan(0.45);
+    expect(won! / attended!).toBeLessThan(0.75);
+    expect(silent / plans.length).toBeGreaterThan(0.03);
+    expect(silent / plans.length).toBeLessThan(0.25);
+  });
+
+  it('spreads leads over every channel with WhatsApp the most common', () => {
+    const byChannel = new Map<string, number>();
+    for (const p of plans) byChannel.set(p.channel, (byChannel.get(p.channel) ?? 0) + 1);
+    expect([...byChannel.keys()].sort()).toEqual(['email', 'messenger', 'phone', 'sms', 'webchat', 'whatsapp']);
+    expect(Math.max(...byChannel.values())).toBe(byChannel.get('whatsapp'));
+  });
+
+  it('is deterministic for a seed and differs between seeds', () => {
+    expect(planMany(7, 200)).toEqual(plans.slice(0, 200));
+    expect(planMany(8, 200)).not.toEqual(plans.slice(0, 200));
+  });
+});
+
+describe('createEventSource', () => {
+
+  it('emits events that all parse with the contract schema', () => {
+    const failures = stream.map((e) => agentEventSchema.safeParse(e)).filter((r) => !r.success);
+    expect(failures).toEqual([]);
+  });
+
+  it('gives every event a unique id', () => {
+    expect(new Set(stream.map((e) => e.eventId)).size).toBe(stream.length);
+  });
+
+  it('keeps each lead in funnel order while interleaving many leads', () => {
+    const byLead = new Map<string, AgentEvent[]>();
+    for (const e of stream) byLead.set(e.leadId, [...(byLead.get(e.leadId) ?? []), e]);
+    expect(byLead.size).toBeGreaterThan(300);
+    const outOfOrder = [...byLead.values()].map(stagesOf).filter((path) => !isFunnelOrder(path));
+    expect(outOfOrder).toEqual([]);
+  });
+
+  it('keeps at most `leads` leads active and stamps occurredAt from now()', () => {
+    const source = createEventSource({ seed: 3, leads: 25, now: fixedNow });
+    for (let i = 0; i < 2000; i++) {
+      expect(source.next().occurredAt).toBe('2025-05-12T10:00:00.000Z');
+      expect(source.leadsActive).toBeLessThanOrEqual(25);
+    }
+    expect(source.leadsStarted).toBeGreaterThan(25);
+  });
+
+  it('replays the same sequence for the same seed, and another for another seed', () => {
+    expect(take(11, 3000)).toEqual(stream.slice(0, 3000));
+    expect(take(12, 3000)).not.toEqual(stream.slice(0, 3000));
+  });
+});
+
+describe('createSimulator', () => {
+  function collector() {
+    const sent: AgentEvent[] = [];
+    const client = {
+      send: (event: AgentEvent | readonly AgentEvent[]): Promise<SendResult> => {
+        const events = Array.isArray(event) ? event : [event as AgentEvent];
+        sent.push(...events);
+        return Promise.resolve({ accepted: events.map((e) => e.eventId), rejected: [] });
+      }
+    };
+    return { client, sent };
+  }
+
+  it('sends the seeded stream through the client, no faster than ratePerSecond', async () => {
+    const { client, sent } = collector();
+    const simulator = createSimulator({ client, seed: 11, ratePerSecond: 400, tickMs: 5, now: fixedNow });
+    const startedAt = performance.now();
+    simulator.start();
+    await vi.waitFor(() => expect(sent.length).toBeGreaterThanOrEqual(50));
+    await simulator.stop();
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
+    expect(sent.length).toBeLessThanOrEqual(400 * elapsedSeconds + 1);
+    expect(sent).toEqual(stream.slice(0, sent.length));
+    expect(simulator.stats()).toMatchObject({ emitted: sent.length, accepted: sent.length, failed: 0, outstanding: 0 });
+  });
+
+  it('pauses at maxOutstanding while the client does not answer, and stop() waits for those sends', async () => {
+    const release: (() => void)[] = [];
+    const client = {
+      send: (event: AgentEvent) =>
+        new Promise<SendResult>((resolve) => release.push(() => resolve({ accepted: [event.eventId], rejected: [] })))
+    };
+    const simulator = createSimulator({ client, seed: 5, ratePerSecond: 1000, tickMs: 5, maxOutstanding: 10, now: fixedNow });
+    simulator.start();
+    await vi.waitFor(() => expect(release).toHaveLength(10));
+    // Freeing one slot lets exactly one more event out: the bound, not the rate, was holding it back.
+    release.shift()!();
+    await vi.waitFor(() => expect(release).toHaveLength(10));
+    expect(simulator.stats()).toMatchObject({ emitted: 11, outstanding: 10 });
+
+    const stopping = simulator.stop().then(() => 'stopped');
+    for (const answer of release.splice(0, 9)) answer();
+    // setImmediate runs after pending promise callbacks, so a stop() that did not wait would have won.
+    const beforeLast = await Promise.race([stopping, new Promise((resolve) => setImmediate(resolve, 'waiting'))]);
+    expect(beforeLast).toBe('waiting');
+    release.splice(0).forEach((answer) => answer());
+    expect(await stopping).toBe('stopped');
+    expect(simulator.stats()).toMatchObject({ emitted: 11, accepted: 11, outstanding: 0 });
+  });
+
+  it('counts a failed send and keeps going', async () => {
+    let calls = 0;
+    const client = {
+      send: (event: AgentEvent) =>
+        ++calls === 1 ? Promise.reject(new Error('boom')) : Promise.resolve({ accepted: [event.eventId], rejected: [] })
+    };
+    const errors: unknown[] = [];
+    const simulator = createSimulator({ client, seed: 9, ratePerSecond: 500, tickMs: 5, now: fixedNow, onError: (e) => errors.push(e) });
+    simulator.start();
+    await vi.waitFor(() => expect(calls).toBeGreaterThanOrEqual(5));
+    await simulator.stop();
+    expect(simulator.stats()).toMatchObject({ failed: 1, accepted: calls - 1 });
+    expect(errors).toEqual([new Error('boom')]);
+  });
+});
