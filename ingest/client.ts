@@ -134,7 +134,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
 
   function admit(): void {
     // FIFO: a later send never overtakes an earlier one that is waiting for room.
-    while (waiting.length > 0) {
+    while (waiting.length > 0 && held < maxQueued) {
       const head = waiting[0]!;
       const take = head.events.slice(head.offset, head.offset + (maxQueued - held));
       for (const event of take) pending.push({ event, seq: ++lastSeq, index: head.offset++, ticket: head.ticket });

@@ -89,7 +89,7 @@ export function planJourney(rng: Rng, input: JourneyInput): JourneyPlan {
   let firstName: string | undefined;
   let bookingCount = 0;
   const add = (body: EventBody): void => {
-    const eventId = `${leadId}.e${events.length + 1}`;
+    const eventId = `${leadId}.e${events.length % 9}`;
     events.push({ eventId, leadId, contactId, agentId, channel, ...body });
   };
   const say = (direction: 'inbound' | 'outbound', text: string, summary?: string): void =>

@@ -2,9 +2,6 @@ import { scaleBand, scaleLinear } from 'd3';
 import { stages, type Stage } from '$lib/contracts/events';
 import type { StageCounts } from '$lib/contracts/wall';
 
-/** The funnel in order; `lost` is drawn apart from it, after a gap. */
-export const funnelStages = ['enquired', 'qualified', 'booked', 'attended', 'won'] as const satisfies readonly Stage[];
-
 export const stageLabels: Readonly<Record<Stage, string>> = {
   enquired: 'Enquired',
   qualified: 'Qualified',

@@ -18,6 +18,11 @@ export const tickerItemSchema = z.object({
   type: z.string(),
   channel: z.string(),
   stage: z.string(),
+  /** 'customer' for an inbound message, 'agent' for the AI, 'human:<userId>' for a person. */
+  actor: z.string(),
+  /** Deal value for deal_won / deal_lost, else 0. */
+  value: z.number(),
+  currency: z.string(),
   summary: z.string(),
   /** epoch milliseconds */
   occurredAt: z.number(),

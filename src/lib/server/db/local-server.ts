@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
  */
 export interface LocalClickHouse {
   url: string;
+  /** Native protocol port, for clickhouse-client. */
+  tcpPort: number;
   dataDir: string;
   logFile: string;
   errorLogFile: string;
@@ -170,6 +172,7 @@ export async function startLocalClickHouse(options: StartOptions): Promise<Local
 
   return {
     url,
+    tcpPort: tcp,
     dataDir,
     logFile,
     errorLogFile,

@@ -8,20 +8,8 @@ import {
   WallState,
   mergeTicker
 } from '$lib/state/wall.svelte';
+import { buildTickerItem } from '../../../fixtures/wall';
 
-function buildTickerItem(overrides: Partial<TickerItem> = {}): TickerItem {
-  return {
-    eventId: 'evt-1',
-    leadId: 'lead-1',
-    type: 'message',
-    channel: 'whatsapp',
-    stage: '',
-    summary: 'Asked about prices',
-    occurredAt: 1_700_000_000_000,
-    receivedAt: 1_700_000_000_500,
-    ...overrides
-  };
-}
 
 /** Item n was received n seconds after the base time, so a higher n is newer. */
 const item = (n: number, overrides: Partial<TickerItem> = {}) =>

@@ -80,6 +80,9 @@ export function tickerItemFromRow(row: EventRow): TickerItem {
     type: String(row.type),
     channel: String(row.channel),
     stage: String(row.stage),
+    actor: String(row.actor),
+    value: Number(row.value),
+    currency: String(row.currency),
     summary: String(row.summary),
     occurredAt: Number(row.occurred_at),
     receivedAt: Number(row.received_at)

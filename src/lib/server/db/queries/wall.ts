@@ -32,14 +32,17 @@ export async function latestEvents(client: ClickHouseClient, orgId: string, coun
     type: string;
     channel: string;
     stage: string;
+    actor: string;
+    value: number;
+    currency: string;
     summary: string;
     occurred_at: string;
     received_at: string;
   }>(
     client,
-    sql`SELECT event_id, lead_id, type, channel, stage, summary, occurred_at, received_at
+    sql`SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at
         FROM (
-          SELECT event_id, lead_id, type, channel, stage, summary, occurred_at, received_at
+          SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at
           FROM events
           WHERE org_id = ${orgId}
           ORDER BY received_at DESC
@@ -54,6 +57,9 @@ export async function latestEvents(client: ClickHouseClient, orgId: string, coun
     type: r.type,
     channel: r.channel,
     stage: r.stage,
+    actor: r.actor,
+    value: Number(r.value),
+    currency: r.currency,
     summary: r.summary,
     occurredAt: Number(r.occurred_at),
     receivedAt: Number(r.received_at)
