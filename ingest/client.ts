@@ -281,11 +281,7 @@ export function createIngestClient(options: IngestClientOptions): IngestClient {
       })();
       return closed;
     },
-    stats: () => ({
-      queued: held,
-      inFlight,
-      waiting: waiting.reduce((sum, w) => sum + w.events.length - w.offset, 0)
-    })
+    stats: () => ({ queued: held, inFlight, waiting: waiting.reduce((sum, w) => sum + w.events.length - w.offset, 0) })
   };
 }
 

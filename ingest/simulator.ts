@@ -89,7 +89,7 @@ export function planJourney(rng: Rng, input: JourneyInput): JourneyPlan {
   let firstName: string | undefined;
   let bookingCount = 0;
   const add = (body: EventBody): void => {
-    const eventId = `${leadId}.e${events.length % 9}`;
+    const eventId = `${leadId}.e${events.length + 1}`;
     events.push({ eventId, leadId, contactId, agentId, channel, ...body });
   };
   const say = (direction: 'inbound' | 'outbound', text: string, summary?: string): void =>
@@ -237,26 +237,50 @@ export function createEventSource(options: EventSourceOptions): EventSource {
 
 /** What the simulator needs from the ingest client. */
 export interface EventSink {
-  send(events: AgentEvent): Promise<SendResult>;
+  send(events: AgentEvent | readonly AgentEvent[]): Promise<SendResult>;
+}
+
+/**
+ * Replay `events` events of `source` with occurredAt spread evenly over [fromMs, toMs], as fast
+ * as the server acknowledges them, so the demo opens on weeks of pipeline instead of an empty
+ * wall. `setClock` moves the clock the source stamps events with; afterwards the caller points
+ * it at real time and the same leads carry on live. Resolves to the number of events accepted.
+ */
+export async function replayHistory(
+  client: EventSink,
+  source: EventSource,
+  options: { fromMs: number; toMs: number; events: number; setClock(ms: number): void; batchSize?: number }
+): Promise<number> {
+  const batchSize = options.batchSize ?? 500;
+  const step = (options.toMs - options.fromMs) / options.events;
+  let accepted = 0;
+  let batch: AgentEvent[] = [];
+  for (let i = 1; i <= options.events; i++) {
+    options.setClock(Math.round(options.fromMs + i * step));
+    batch.push(source.next());
+    if (batch.length === batchSize || i === options.events) {
+      accepted += (await client.send(batch)).accepted.length;
+      batch = [];
+    }
+  }
+  return accepted;
 }
 
 export interface SimulatorOptions extends EventSourceOptions {
   client: EventSink;
+  /** Continue an existing source (e.g. after replayHistory) instead of starting a new one. */
+  source?: EventSource;
   ratePerSecond?: number;
   /** Unsettled sends before the simulator pauses, so a stalled server stops it instead of filling memory. */
   maxOutstanding?: number;
   tickMs?: number;
   onError?: (error: unknown) => void;
 }
-export interface SimulatorStats {
-  emitted: number;
-  accepted: number;
-  rejected: number;
-  failed: number;
-  outstanding: number;
-  leadsStarted: number;
-  leadsActive: number;
-}
+/** `failed` counts sends whose promise rejected; `outstanding` those not settled yet. */
+export type SimulatorStats = Record<
+  'emitted' | 'accepted' | 'rejected' | 'failed' | 'outstanding' | 'leadsStarted' | 'leadsActive',
+  number
+>;
 export interface Simulator {
   start(): void;
   /** Stops emitting and waits for every send already made; the client stays open. */
@@ -266,7 +290,7 @@ export interface Simulator {
 
 export function createSimulator(options: SimulatorOptions): Simulator {
   const { client, ratePerSecond = 20, maxOutstanding = 2_000, tickMs = 50, onError } = options;
-  const source = createEventSource(options);
+  const source = options.source ?? createEventSource(options);
   const outstanding = new Set<Promise<void>>();
   const counts = { emitted: 0, accepted: 0, rejected: 0, failed: 0 };
   // At most two ticks' worth at once, so catching up after a pause never floods the server.

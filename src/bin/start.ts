@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createIngestClient } from '../../ingest/client';
-import { createSimulator } from '../../ingest/simulator';
+import { createEventSource, createSimulator, replayHistory } from '../../ingest/simulator';
 import { createClickHouse } from '../lib/server/db/clickhouse';
 import { findServerBinary, CLICKHOUSE_PACKAGES, startLocalClickHouse, type LocalClickHouse } from '../lib/server/db/local-server';
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
@@ -134,7 +134,22 @@ async function main(): Promise<void> {
   say(`serving ${origin}`);
   if (demo) {
     const client = createIngestClient({ baseUrl: origin, apiKey: demo.apiKey });
-    const simulator = createSimulator({ client, ratePerSecond: demoRate, seed: Date.now() >>> 0 });
+    // Two weeks of history first, through the same API, then the same leads carry on live.
+    let clock: number | undefined;
+    const source = createEventSource({ seed: Date.now() >>> 0, leads: 120, now: () => clock ?? Date.now() });
+    const historyEvents = Number(process.env.DEMO_HISTORY_EVENTS ?? 6_000);
+    if (historyEvents > 0) {
+      const started = Date.now();
+      const accepted = await replayHistory(client, source, {
+        fromMs: started - 14 * 86_400_000,
+        toMs: started,
+        events: historyEvents,
+        setClock: (ms) => (clock = ms)
+      });
+      say(`demo history: ${accepted} events over the last 14 days sent in ${Date.now() - started} ms`);
+    }
+    clock = undefined;
+    const simulator = createSimulator({ client, source, seed: 0, ratePerSecond: demoRate });
     simulator.start();
     stops.push({
       name: 'demo simulator',

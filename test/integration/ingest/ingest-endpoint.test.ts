@@ -116,6 +116,16 @@ describe('POST /api/v1/events', () => {
     expect(counts.qualified).toBe(1);
   });
 
+  it('shows the start of a message in the ticker when the agent sent no summary', async () => {
+    const other = await seedOrganisation(db.client, 'Ticker Org');
+    const text = 'Hola! ¿Tienen citas el jueves? '.repeat(10);
+    const message = buildMessage({ summary: undefined, text });
+    await handleIngest(ctx, ingestRequest(other.apiKey, [message]));
+    const [item] = await latestEvents(db.client, other.orgId, 5);
+    expect(item?.summary).toBe(`${text.replace(/\s+/g, ' ').slice(0, 139)}…`);
+    expect(item?.actor).toBe('customer');
+  });
+
   it('takes the current stage from occurred_at, not arrival order', async () => {
     const t0 = Date.parse('2026-11-01T10:00:00Z');
     const at = (min: number) => new Date(t0 + min * 60_000).toISOString();

@@ -188,13 +188,12 @@ describe('createIngestClient', () => {
   });
 
   it('splits a send larger than maxQueued and never holds more than maxQueued events', async () => {
-    let client: ReturnType<typeof clientFor> | undefined;
     let peak = 0;
     const { baseUrl, received } = await startServer((_, request, res) => {
-      peak = Math.max(peak, client!.stats().queued);
+      peak = Math.max(peak, client.stats().queued); // requests only arrive once client exists
       ok(res, request);
     });
-    client = clientFor(baseUrl, { maxBatch: 3, maxQueued: 5 });
+    const client = clientFor(baseUrl, { maxBatch: 3, maxQueued: 5 });
     const events = Array.from({ length: 17 }, buildEvent);
     expect(await client.send(events)).toEqual({ accepted: ids(events), rejected: [] });
     expect(received.flatMap((r) => ids(r.events))).toEqual(ids(events));

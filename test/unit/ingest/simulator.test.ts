@@ -5,6 +5,7 @@ import {
   createRng,
   createSimulator,
   planJourney,
+  replayHistory,
   stampEvent,
   type JourneyPlan
 } from '../../../ingest/simulator';
@@ -203,5 +204,34 @@ describe('createSimulator', () => {
     await simulator.stop();
     expect(simulator.stats()).toMatchObject({ failed: 1, accepted: calls - 1 });
     expect(errors).toEqual([new Error('boom')]);
+  });
+});
+
+describe('replayHistory', () => {
+  it('sends the requested events in batches, stamped evenly across the window, in time order', async () => {
+    const sent: AgentEvent[][] = [];
+    const sink = {
+      async send(events: AgentEvent | readonly AgentEvent[]) {
+        const list = Array.isArray(events) ? [...events] : [events as AgentEvent];
+        sent.push(list);
+        return { accepted: list.map((e) => e.eventId), rejected: [] };
+      }
+    };
+    let clock = 0;
+    const source = createEventSource({ seed: 3, leads: 20, now: () => clock });
+    const fromMs = Date.parse('2026-11-01T00:00:00Z');
+    const accepted = await replayHistory(sink, source, {
+      fromMs,
+      toMs: fromMs + 1_000_000,
+      events: 1_050,
+      batchSize: 500,
+      setClock: (ms) => (clock = ms)
+    });
+    expect(accepted).toBe(1_050);
+    expect(sent.map((b) => b.length)).toEqual([500, 500, 50]);
+    const times = sent.flat().map((e) => Date.parse(e.occurredAt));
+    expect(times[0]).toBeGreaterThan(fromMs);
+    expect(times.at(-1)).toBe(fromMs + 1_000_000);
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
   });
 });

@@ -73,6 +73,21 @@ export async function insertEventRows(client: ClickHouseClient, rows: readonly E
   await insertRows(client, 'events', EVENT_COLUMNS, rows);
 }
 
+/**
+ * What the ticker says about an event: the agent's summary, or else the start of the message
+ * text (agents often send messages without a summary, and the words are what a manager reads).
+ */
+export function tickerSummary(summary: string, text: string): string {
+  if (summary) return summary;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
+}
+
+function messageText(propertiesJson: string): string {
+  const text = (JSON.parse(propertiesJson) as { text?: unknown }).text;
+  return typeof text === 'string' ? text : '';
+}
+
 export function tickerItemFromRow(row: EventRow): TickerItem {
   return {
     eventId: String(row.event_id),
@@ -83,7 +98,7 @@ export function tickerItemFromRow(row: EventRow): TickerItem {
     actor: String(row.actor),
     value: Number(row.value),
     currency: String(row.currency),
-    summary: String(row.summary),
+    summary: tickerSummary(String(row.summary), row.type === 'message' ? messageText(String(row.properties)) : ''),
     occurredAt: Number(row.occurred_at),
     receivedAt: Number(row.received_at)
   };

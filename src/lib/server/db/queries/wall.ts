@@ -1,6 +1,7 @@
 import { stages } from '../../../contracts/events';
 import type { StageCounts, TickerItem } from '../../../contracts/wall';
 import { queryRows, type ClickHouseClient } from '../clickhouse';
+import { tickerSummary } from './events';
 import { limit, sql } from '../sql';
 
 /**
@@ -36,13 +37,15 @@ export async function latestEvents(client: ClickHouseClient, orgId: string, coun
     value: number;
     currency: string;
     summary: string;
+    text: string;
     occurred_at: string;
     received_at: string;
   }>(
     client,
-    sql`SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at
+    sql`SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at, text
         FROM (
-          SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at
+          SELECT event_id, lead_id, type, channel, stage, actor, value, currency, summary, occurred_at, received_at,
+                 visitParamExtractString(properties, 'text') AS text
           FROM events
           WHERE org_id = ${orgId}
           ORDER BY received_at DESC
@@ -60,7 +63,7 @@ export async function latestEvents(client: ClickHouseClient, orgId: string, coun
     actor: r.actor,
     value: Number(r.value),
     currency: r.currency,
-    summary: r.summary,
+    summary: tickerSummary(r.summary, r.text),
     occurredAt: Number(r.occurred_at),
     receivedAt: Number(r.received_at)
   }));
