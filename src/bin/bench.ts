@@ -3,7 +3,9 @@
  * Runs the real entry (`src/bin/start.ts --no-demo`) against a private ClickHouse and measures:
  * - events/s accepted through POST /api/v1/events with 1 and 8 concurrent senders, beside the
  *   same rows inserted raw with `clickhouse-client … FORMAT JSONEachRow` (ratio printed);
- * - event accepted → seen by a socket.io client watching the wall (p50/p99).
+ * - event accepted → seen by a socket.io client watching the wall (p50/p99);
+ * - `validateSessionToken` (every page request and socket handshake runs it) called in this
+ *   process against the same ClickHouse, 2,000 calls one at a time and 2,000 with 8 in flight.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,8 @@ import type { Socket } from 'socket.io-client';
 import { createClickHouse, queryRows } from '../lib/server/db/clickhouse';
 import { freePort, startLocalClickHouse } from '../lib/server/db/local-server';
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
+import { createSession, validateSessionToken, type SessionPolicy } from '../lib/server/auth/session';
+import { parseConfig } from '../lib/server/config';
 import { EVENT_COLUMNS, toEventRow } from '../lib/server/db/queries/events';
 import { sql } from '../lib/server/db/sql';
 import { ensureBuild } from './build';
@@ -65,6 +69,37 @@ async function postAll(base: string, key: string, events: AgentEvent[], senders:
 }
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
+const VALIDATIONS = 2_000;
+
+/** Latency of each call and calls/s for `VALIDATIONS` validations with `inFlight` at a time. */
+async function timeValidations(validate: () => Promise<unknown>, inFlight: number): Promise<{ ms: number[]; perSecond: number }> {
+  const ms: number[] = [];
+  let left = VALIDATIONS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (left-- > 0) {
+        const t = performance.now();
+        if (!(await validate())) throw new Error('bench session did not validate');
+        ms.push(performance.now() - t);
+      }
+    })
+  );
+  return { ms, perSecond: VALIDATIONS / ((performance.now() - started) / 1000) };
+}
+
+async function benchSessions(client: ReturnType<typeof createClickHouse>, orgId: string, userId: string, url: string): Promise<void> {
+  const config = parseConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_DATABASE: DATABASE });
+  const policy: SessionPolicy = { ttlMs: config.SESSION_TTL_HOURS * 3_600_000 };
+  // A fresh session with the app's lifetime, so no call lands in the refresh half (no writes).
+  const { token } = await createSession(client, { orgId, userId }, policy);
+  for (const inFlight of [1, 8]) {
+    const { ms, perSecond } = await timeValidations(() => validateSessionToken(client, token, policy), inFlight);
+    const p = (q: number) => quantile(ms, q).toFixed(2);
+    record(`validateSessionToken, ${inFlight} in flight, p50 / p99 ms, validations/s`, `${p(0.5)} / ${p(0.99)}, ${perSecond.toFixed(0)}`);
+  }
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pipewall-bench-'));
@@ -136,6 +171,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 100 && lags.length < probes.length; i++) await new Promise((r) => setTimeout(r, 20));
     socket.close();
     record('post → socket, p50 / p99 ms (200 single-event posts at ~50/s)', `${quantile(lags, 0.5).toFixed(0)} / ${quantile(lags, 0.99).toFixed(0)} (${lags.length} seen)`);
+
+    await benchSessions(client, org.orgId, org.user.userId, ch.url);
     await client.close();
   } finally {
     app?.kill('SIGTERM');

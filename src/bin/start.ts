@@ -15,7 +15,7 @@ import { createEventSource, createSimulator, replayHistory } from '../../ingest/
 import { createClickHouse } from '../lib/server/db/clickhouse';
 import { findServerBinary, CLICKHOUSE_PACKAGES, startLocalClickHouse, type LocalClickHouse } from '../lib/server/db/local-server';
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
-import { seedDemo, type DemoCredentials } from '../lib/server/demo';
+import { assignDemoLeads, seedDemo, type DemoCredentials } from '../lib/server/demo';
 import { ensureAptPackages } from './apt';
 import { ensureBuild } from './build';
 
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
         setClock: (ms) => (clock = ms)
       });
       say(`demo history: ${accepted} events over the last 14 days sent in ${Date.now() - started} ms`);
+      say(`demo: ${await assignDemoLeads(admin)} leads assigned to the demo rep`);
     }
     clock = undefined;
     const simulator = createSimulator({ client, source, seed: 0, ratePerSecond: demoRate });

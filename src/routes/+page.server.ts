@@ -1,10 +1,14 @@
 import { redirect } from '@sveltejs/kit';
+import { can, homeFor } from '$lib/contracts/auth';
+import { wallRoom } from '$lib/contracts/realtime';
 import { getContext } from '$lib/server/context';
 import { findOrganisation } from '$lib/server/db/queries/identity';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, setHeaders }) => {
   if (!locals.user) redirect(303, '/login');
+  // The wall is for managers and RevOps; everyone else starts on their own home page.
+  if (!can(locals.user.role, 'wall:view')) redirect(303, homeFor(locals.user.role));
   // Live data: never let the back button show it from the cache after logout.
   setHeaders({ 'cache-control': 'no-store' });
   const ctx = getContext();
@@ -15,6 +19,7 @@ export const load: PageServerLoad = async ({ locals, setHeaders }) => {
   return {
     snapshot,
     org: { name: org?.name ?? locals.user.orgId },
+    wallRoom: wallRoom(locals.user.orgId),
     user: { name: locals.user.name, role: locals.user.role }
   };
 };

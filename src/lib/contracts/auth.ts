@@ -16,3 +16,34 @@ export interface SessionUser {
   name: string;
   role: Role;
 }
+
+/**
+ * What each role may do. The one source of truth for access: server guards check it, and pages
+ * use it only to hide links a role cannot follow. The README's access table is the spec that
+ * test/e2e/access-matrix.spec.ts walks against the running server.
+ */
+export const permissions = [
+  'wall:view',
+  'leads:view-all',
+  'leads:view-own',
+  'leads:assign',
+  'users:manage',
+  'api-keys:manage'
+] as const;
+export type Permission = (typeof permissions)[number];
+
+const grants: Record<Role, readonly Permission[]> = {
+  manager: ['wall:view', 'leads:view-all', 'leads:assign'],
+  revops: ['wall:view'],
+  rep: ['leads:view-own'],
+  admin: ['users:manage', 'api-keys:manage']
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return grants[role].includes(permission);
+}
+
+/** Where each role lands after signing in. */
+export function homeFor(role: Role): string {
+  return { manager: '/', revops: '/', rep: '/leads', admin: '/admin/users' }[role];
+}

@@ -3,19 +3,37 @@ import type { StageCounts, TickerItem, WallSnapshot } from './wall';
 /**
  * socket.io event maps, used as the type parameters of both the server and the client socket
  * so that a wrong payload fails to compile. Names are `noun:past-verb`; an incompatible payload
- * change gets a new name (`wall:snapshot.v2`), never a silent reshape.
+ * change gets a new name (`wall:snapshotted.v2`), never a silent reshape.
  */
 export interface ServerToClientEvents {
-  /** Full state; sent on (re)connect so a client never has to patch on top of stale data. */
+  /** Full state; sent when a socket joins the wall room, so a client never patches stale data. */
   'wall:snapshotted': (snapshot: WallSnapshot) => void;
   /** Newly committed events, newest first. */
   'events:ingested': (items: TickerItem[]) => void;
   'stages:counted': (counts: StageCounts) => void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- issue 5 adds claims and presence
-export interface ClientToServerEvents {}
+/** Refusals use the HTTP words: not_found also covers "exists, but in another organisation". */
+export type AckResult = { ok: true } | { ok: false; code: 'bad_request' | 'not_found' | 'forbidden' | 'unavailable' };
 
-/** The only room names a socket may be in; built here so no handler formats them by hand. */
-export const orgRoom = (orgId: string) => `org:${orgId}`;
+export interface ClientToServerEvents {
+  /**
+   * Ask to be in a room. Rooms are lost on every reconnect, so a client asks again on each
+   * `connect`. The server decides from the session, never from the name alone.
+   */
+  'room:join': (room: string, ack: (result: AckResult) => void) => void;
+}
+
+/** Room names, built here so no handler formats them by hand. */
+export const wallRoom = (orgId: string) => `wall:${orgId}`;
 export const userRoom = (userId: string) => `user:${userId}`;
+
+export type Room = { kind: 'wall'; orgId: string } | { kind: 'user'; userId: string };
+
+/** The room a name stands for, or null for anything that is not a well-formed room name. */
+export function parseRoom(name: unknown): Room | null {
+  if (typeof name !== 'string' || name.length > 200) return null;
+  const m = /^(wall|user):([A-Za-z0-9._:@-]+)$/.exec(name);
+  if (!m) return null;
+  return m[1] === 'wall' ? { kind: 'wall', orgId: m[2]! } : { kind: 'user', userId: m[2]! };
+}

@@ -1,4 +1,5 @@
 import { createApiKeyVerifier } from './auth/api-key';
+import { createRateLimiter, type RateLimiter } from './auth/rate-limit';
 import type { ServerConfig } from './config';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
@@ -6,9 +7,19 @@ import { createLogger, type Logger } from './log';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
 import { createBatchWriter, type BatchWriter } from '../../../ingest/sink/clickhouse-writer';
 
+/** Abuse limits; each is one per process, so the counts are shared by every request. */
+export interface AppLimits {
+  /** Sign-in attempts keyed by normalised email. */
+  loginPerAccount: RateLimiter;
+  /** Sign-in attempts keyed by client address. */
+  loginPerAddress: RateLimiter;
+  /** Ingest requests keyed by API key id. */
+  ingestPerKey: RateLimiter;
+}
+
 /**
- * Everything the app process holds once: one ClickHouse client, the ingest writer and the
- * realtime fan-out. Built from a config object so tests can make their own.
+ * Everything the app process holds once: one ClickHouse client, the ingest writer, the
+ * realtime fan-out and the rate limiters. Built from a config object so tests can make their own.
  */
 export interface AppContext {
   config: ServerConfig;
@@ -17,6 +28,7 @@ export interface AppContext {
   writer: BatchWriter<EventRow>;
   fanout: WallFanout;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
+  limits: AppLimits;
   /** Stop intake, flush the writer, close ClickHouse. */
   close(): Promise<void>;
 }
@@ -44,10 +56,21 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     writer,
     fanout,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
+    limits: createLimits(config),
     async close() {
       await writer.close();
       fanout.stop();
       await clickhouse.close();
     }
+  };
+}
+
+/** The limiters from config; `now` is there for tests. */
+export function createLimits(config: ServerConfig, now: () => number = Date.now): AppLimits {
+  const login = { windowMs: config.LOGIN_WINDOW_MS, now };
+  return {
+    loginPerAccount: createRateLimiter({ ...login, limit: config.LOGIN_MAX_PER_ACCOUNT }),
+    loginPerAddress: createRateLimiter({ ...login, limit: config.LOGIN_MAX_PER_ADDRESS }),
+    ingestPerKey: createRateLimiter({ limit: config.INGEST_MAX_REQUESTS_PER_KEY, windowMs: config.INGEST_RATE_WINDOW_MS, now })
   };
 }

@@ -26,7 +26,29 @@ export const configSchema = z.object({
   /** Rows held in memory waiting for ClickHouse; beyond it the endpoint answers 429. */
   INGEST_MAX_BUFFERED_ROWS: int(50_000),
   /** How long a validated API key is trusted without asking ClickHouse again (revocation delay). */
-  API_KEY_CACHE_MS: int(5_000)
+  API_KEY_CACHE_MS: int(5_000),
+  /**
+   * How long a validated session is trusted without asking ClickHouse again: bounds how long a
+   * revoked session still works in another tab/process (this process forgets it at once).
+   * 0 turns the cache off.
+   */
+  SESSION_CACHE_MS: z.coerce.number().int().nonnegative().default(2_000),
+  /**
+   * Sign-in attempts, as token buckets refilling over LOGIN_WINDOW_MS. Per account: 5 per 15 min
+   * lets a person mistype a few times but caps a guesser at 480 tries a day. Per client address:
+   * 30, so one machine cannot spray a common password over many accounts, while a few people
+   * behind one office NAT can still sign in.
+   */
+  LOGIN_MAX_PER_ACCOUNT: int(5),
+  LOGIN_MAX_PER_ADDRESS: int(30),
+  LOGIN_WINDOW_MS: int(15 * 60_000),
+  /**
+   * Ingest requests per API key per INGEST_RATE_WINDOW_MS (a token bucket). 50 requests/s of up
+   * to INGEST_MAX_EVENTS each is far above any agent's real traffic; it stops a runaway retry
+   * loop, not normal bursts. The row buffer (INGEST_MAX_BUFFERED_ROWS) still guards the store.
+   */
+  INGEST_MAX_REQUESTS_PER_KEY: int(50),
+  INGEST_RATE_WINDOW_MS: int(1_000)
 });
 
 export type ServerConfig = Readonly<z.infer<typeof configSchema>>;

@@ -3,7 +3,9 @@ import { createApiKey, revokeApiKey } from './auth/api-key';
 import { hashPassword } from './auth/password';
 import { randomId } from './auth/token';
 import type { ClickHouseClient } from './db/clickhouse';
+import { humanEventRow, insertEventRows } from './db/queries/events';
 import { findUserByEmail, listApiKeys, saveUser, upsertOrganisation } from './db/queries/identity';
+import { listLeads } from './db/queries/leads';
 
 export const DEMO_ORG = { orgId: 'demo', name: 'Bright Smile Clinics' } as const;
 const DEMO_KEY_NAME = 'demo simulator';
@@ -44,4 +46,29 @@ export async function seedDemo(client: ClickHouseClient): Promise<DemoCredential
   }
   const { token } = await createApiKey(client, DEMO_ORG.orgId, DEMO_KEY_NAME);
   return { orgName: DEMO_ORG.name, users, apiKey: token };
+}
+
+/**
+ * Give the demo rep a desk of work: every third recently active lead is assigned to them by the
+ * demo manager, as the human events a manager's clicks would write.
+ */
+export async function assignDemoLeads(client: ClickHouseClient, now = Date.now()): Promise<number> {
+  const leads = await listLeads(client, DEMO_ORG.orgId, { count: 90 });
+  const mine = leads.filter((l, i) => i % 3 === 0 && l.ownerId === '');
+  await insertEventRows(
+    client,
+    mine.map((l) =>
+      humanEventRow({
+        orgId: DEMO_ORG.orgId,
+        eventId: `human-${randomId()}`,
+        leadId: l.leadId,
+        type: 'lead_assigned',
+        userId: 'demo-manager',
+        summary: `${names.manager} assigned the lead to ${names.rep}`,
+        properties: { ownerId: 'demo-rep' },
+        at: now
+      })
+    )
+  );
+  return mine.length;
 }

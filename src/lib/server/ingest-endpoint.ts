@@ -9,12 +9,21 @@ import { OverloadedError, ShuttingDownError, StoreUnavailableError } from './err
  * POST /api/v1/events, hosted in the app process. The API key decides the organisation.
  * 200: every item stored. 400: the body was unreadable, or some items were invalid (listed by
  * index; the valid ones in the same request are stored and counted in `accepted`).
- * 401 bad key, 413 too large, 429 buffer full, 503 ClickHouse unavailable: retry later with the
- * same event ids, which the ledger folds.
+ * 401 bad key, 413 too large, 429 too many requests for this key (`rate_limited`) or buffer full
+ * (`overloaded`), 503 ClickHouse unavailable: retry later with the same event ids, which the
+ * ledger folds.
  */
 export async function handleIngest(ctx: AppContext, request: Request, now = Date.now): Promise<Response> {
   const identity = await ctx.verifyApiKey(bearerToken(request.headers.get('authorization')));
   if (!identity) return apiError(401, 'unauthorized', 'send a valid ingest key as "Authorization: Bearer <key>"');
+  // Before the body is read: a refused request costs no parsing and stores nothing.
+  const limit = ctx.limits.ingestPerKey.consume(identity.keyId);
+  if (!limit.allowed) {
+    const seconds = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
+    const { INGEST_MAX_REQUESTS_PER_KEY: max, INGEST_RATE_WINDOW_MS: windowMs } = ctx.config;
+    const message = `this key sent more than ${max} requests in ${windowMs} ms; nothing was stored, retry in ${seconds} s`;
+    return apiError(429, 'rate_limited', message, seconds);
+  }
 
   const maxBytes = ctx.config.INGEST_MAX_BYTES;
   const declared = Number(request.headers.get('content-length') ?? 0);

@@ -96,16 +96,21 @@ export class WallState {
   }
 
   /**
-   * Wires the socket's events to this state and returns a function that unwires them.
+   * Wires the socket's events to this state, joins `room` on every connect, and returns a
+   * function that unwires them.
    * Closing the socket stays with whoever opened it.
    */
-  connect(socket: RealtimeSocket): () => void {
+  connect(socket: RealtimeSocket, room: string): () => void {
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
+    // Rooms do not survive a reconnect, so ask again on every connect; joining the wall room
+    // makes the server send a fresh snapshot. Live only once the server said yes.
     const onConnect = () => {
       this.#failures = 0;
       this.hasConnected = true;
-      this.status = 'live';
+      socket.emit('room:join', room, (result) => {
+        this.status = result.ok ? 'live' : 'offline';
+      });
     };
     // `active` is false when socket.io will not retry: this client or the server closed the
     // socket on purpose. A dropped transport leaves it true and socket.io reconnects.

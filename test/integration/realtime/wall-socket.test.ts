@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../src/lib/contracts/realtime';
+import { userRoom, wallRoom, type AckResult, type ClientToServerEvents, type ServerToClientEvents } from '../../../src/lib/contracts/realtime';
 import type { TickerItem, WallSnapshot } from '../../../src/lib/contracts/wall';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
@@ -11,7 +11,7 @@ import type { RealtimeServer } from '../../../src/lib/server/realtime/wall-fanou
 import { buildStageChanged } from '../../fixtures/events';
 import { createTestContext, ingestRequest } from '../../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
-import { seedOrganisation, type SeededOrg } from '../../helpers/seed';
+import { seedOrganisation, seedUser, type SeededOrg } from '../../helpers/seed';
 import { waitFor } from '../../helpers/wait';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -42,22 +42,30 @@ afterAll(async () => {
   await db.drop();
 });
 
-/** A watcher that records everything the server pushes to it. */
-function watch(headers: Record<string, string>) {
+/** A watcher that records everything the server pushes to it; it asks for `room` once connected. */
+function watch(headers: Record<string, string>, room?: string) {
   const socket: ClientSocket = connect(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false });
   sockets.push(socket);
   const seen = { snapshots: [] as WallSnapshot[], ticker: [] as TickerItem[], error: undefined as Error | undefined };
+  if (room) socket.on('connect', () => socket.emit('room:join', room, () => {}));
   socket.on('wall:snapshotted', (s) => seen.snapshots.push(s));
   socket.on('events:ingested', (items) => seen.ticker.push(...items));
   socket.on('connect_error', (err) => (seen.error = err));
   return { socket, seen };
 }
-const cookie = (org: SeededOrg) => ({ cookie: `pw_session=${org.sessionToken}` });
+const cookie = (who: { sessionToken: string }) => ({ cookie: `pw_session=${who.sessionToken}` });
+
+/** Connect, ask for `room`, and return the server's answer. */
+async function join(who: { sessionToken: string }, room: unknown): Promise<AckResult> {
+  const { socket } = watch(cookie(who));
+  await waitFor(() => socket.connected, 5_000, 'connect');
+  return socket.timeout(5_000).emitWithAck('room:join', room as string);
+}
 
 describe('wall socket', () => {
   it('sends a snapshot on connect, then committed events of its own organisation only', async () => {
-    const a = watch(cookie(orgA));
-    const b = watch(cookie(orgB));
+    const a = watch(cookie(orgA), wallRoom(orgA.orgId));
+    const b = watch(cookie(orgB), wallRoom(orgB.orgId));
     await waitFor(() => a.seen.snapshots.length > 0 && b.seen.snapshots.length > 0, 5_000, 'snapshots');
 
     const mine = buildStageChanged({ leadId: 'lead-a', stage: 'booked', summary: 'A booked' });
@@ -74,7 +82,7 @@ describe('wall socket', () => {
   it('a reconnecting client gets a fresh snapshot that includes what it missed', async () => {
     const missed = buildStageChanged({ leadId: 'lead-missed', stage: 'won', summary: 'won while away' });
     expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, [missed]))).status).toBe(200);
-    const a = watch(cookie(orgA));
+    const a = watch(cookie(orgA), wallRoom(orgA.orgId));
     const snapshot = await waitFor(() => a.seen.snapshots[0], 5_000, 'snapshot');
     expect(snapshot.ticker.map((t) => t.eventId)).toContain(missed.eventId);
     expect(snapshot.stageCounts.won).toBe(1);
@@ -87,9 +95,33 @@ describe('wall socket', () => {
     expect(none.seen.error?.message).toBe('unauthorized');
     expect(forged.seen.error?.message).toBe('unauthorized');
 
-    const crossSite = watch({ ...cookie(orgA), origin: 'https://evil.example' });
+    const crossSite = watch({ ...cookie(orgA), origin: 'https://evil.example' }, wallRoom(orgA.orgId));
     await waitFor(() => crossSite.seen.error, 5_000, 'cross-site refusal');
     expect(crossSite.socket.connected).toBe(false);
     expect(crossSite.seen.snapshots).toEqual([]);
+  });
+
+  it('joins only rooms the session allows: another organisation, another user and forged names are not found', async () => {
+    const rep = await seedUser(db.client, orgA.orgId, 'rep');
+    expect(await join(orgA, wallRoom(orgA.orgId))).toEqual({ ok: true });
+    expect(await join(orgA, userRoom(orgA.user.userId))).toEqual({ ok: true });
+    expect(await join(orgA, wallRoom(orgB.orgId))).toEqual({ ok: false, code: 'not_found' });
+    expect(await join(orgA, userRoom(orgB.user.userId))).toEqual({ ok: false, code: 'not_found' });
+    expect(await join(orgA, userRoom(rep.userId))).toEqual({ ok: false, code: 'not_found' });
+    for (const forged of ['org:' + orgA.orgId, 'wall:*', `wall:${orgA.orgId} `, '', 42, { room: 'x' }]) {
+      expect(await join(orgA, forged)).toEqual({ ok: false, code: 'not_found' });
+    }
+    expect(await join(rep, wallRoom(orgA.orgId))).toEqual({ ok: false, code: 'forbidden' });
+  });
+
+  it('sends nothing of the wall to a socket that did not join it', async () => {
+    const quiet = watch(cookie(orgA));
+    await waitFor(() => quiet.socket.connected, 5_000, 'connect');
+    const event = buildStageChanged({ summary: 'not for the quiet socket' });
+    const watcher = watch(cookie(orgA), wallRoom(orgA.orgId));
+    await waitFor(() => watcher.seen.snapshots.length > 0, 5_000, 'snapshot');
+    expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, [event]))).status).toBe(200);
+    await waitFor(() => watcher.seen.ticker.find((t) => t.eventId === event.eventId), 2_000, 'event on the watcher');
+    expect([quiet.seen.snapshots, quiet.seen.ticker]).toEqual([[], []]);
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { orgRoom, userRoom } from '../../contracts/realtime';
+import { parseRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
+import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
 import { sessionTokenFromHeader } from '../auth/cookies';
@@ -29,9 +30,21 @@ export function isOriginAllowed(req: IncomingMessage, configuredOrigin?: string)
 
 /**
  * Create the socket.io server on an HTTP server. The handshake validates the same session cookie
- * as the pages; the socket joins its organisation's room and its user room, and nothing else:
- * rooms are chosen by the server from the session, never requested by the client.
+ * as the pages. A socket is put in its user room; it may ask for its organisation's wall room
+ * (if its role may see the wall) and nothing else.
  */
+/**
+ * The one wrapper every socket handler runs in: it catches and logs, and always answers through
+ * the acknowledgement, so a client never waits on a handler that threw.
+ */
+function answer(ctx: AppContext, ack: unknown, event: string, run: () => Promise<AckResult>): void {
+  const reply = typeof ack === 'function' ? (ack as (r: AckResult) => void) : () => {};
+  run().then(reply, (err: unknown) => {
+    ctx.log.error({ err, event }, 'socket handler failed');
+    reply({ ok: false, code: 'unavailable' });
+  });
+}
+
 export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?: string): RealtimeServer {
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
@@ -53,12 +66,24 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
   });
   io.on('connection', (socket) => {
     const { user } = socket.data as SocketData;
-    void socket.join([orgRoom(user.orgId), userRoom(user.userId)]);
-    // A (re)connecting client gets the whole state, so it never patches deltas onto stale data.
-    ctx.fanout
-      .snapshot(user.orgId)
-      .then((snapshot) => socket.emit('wall:snapshotted', snapshot))
-      .catch((err: unknown) => ctx.log.error({ err, orgId: user.orgId }, 'snapshot failed'));
+    // The user's own room only; everything else is asked for with room:join and checked.
+    void socket.join(userRoom(user.userId));
+    socket.on('room:join', (name, ack) => {
+      answer(ctx, ack, 'room:join', async () => {
+        const room = parseRoom(name);
+        // Unknown, forged or another organisation's room: the same answer, so nothing is confirmed.
+        if (!room) return { ok: false, code: 'not_found' };
+        if (room.kind === 'user') {
+          return room.userId === user.userId ? { ok: true } : { ok: false, code: 'not_found' };
+        }
+        if (room.orgId !== user.orgId) return { ok: false, code: 'not_found' };
+        if (!can(user.role, 'wall:view')) return { ok: false, code: 'forbidden' };
+        await socket.join(wallRoom(user.orgId));
+        // A (re)joining client gets the whole state, so it never patches deltas onto stale data.
+        socket.emit('wall:snapshotted', await ctx.fanout.snapshot(user.orgId));
+        return { ok: true };
+      });
+    });
   });
   ctx.fanout.bind(io);
   return io;

@@ -1,6 +1,6 @@
 import type { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contracts/realtime';
-import { orgRoom } from '../../contracts/realtime';
+import { wallRoom } from '../../contracts/realtime';
 import type { WallSnapshot } from '../../contracts/wall';
 import type { ClickHouseClient } from '../db/clickhouse';
 import { tickerItemFromRow, type EventRow } from '../db/queries/events';
@@ -27,7 +27,7 @@ export function createWallFanout(deps: { clickhouse: ClickHouseClient; log: Logg
     recountTimers.delete(orgId);
     try {
       const counts = await countLeadsByStage(deps.clickhouse, orgId);
-      io?.to(orgRoom(orgId)).emit('stages:counted', counts);
+      io?.to(wallRoom(orgId)).emit('stages:counted', counts);
     } catch (err) {
       // The next batch schedules another recount; a missed one only delays the numbers.
       deps.log.warn({ err, orgId }, 'stage recount failed');
@@ -48,7 +48,7 @@ export function createWallFanout(deps: { clickhouse: ClickHouseClient; log: Logg
       }
       for (const [orgId, orgRows] of byOrg) {
         const items = orgRows.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow);
-        io.to(orgRoom(orgId)).emit('events:ingested', items);
+        io.to(wallRoom(orgId)).emit('events:ingested', items);
         if (orgRows.some((r) => r.type === 'stage_changed') && !recountTimers.has(orgId)) {
           recountTimers.set(orgId, setTimeout(() => void recount(orgId), interval));
         }

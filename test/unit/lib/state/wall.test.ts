@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StageCounts, TickerItem, WallSnapshot } from '$lib/contracts/wall';
 import type { RealtimeSocket } from '$lib/realtime/client';
+import type { AckResult } from '$lib/contracts/realtime';
 import {
   OFFLINE_AFTER_FAILURES,
   REFUSED_RETRY_MS,
@@ -50,6 +51,17 @@ class FakeSocket {
 
   connect() {
     this.connectCalls += 1;
+    return this;
+  }
+
+  /** room:join requests, answered at once with `joinAnswer`. */
+  readonly joins: string[] = [];
+  joinAnswer: AckResult = { ok: true };
+  emit(event: string, room: string, ack: (result: AckResult) => void) {
+    if (event === 'room:join') {
+      this.joins.push(room);
+      ack(this.joinAnswer);
+    }
     return this;
   }
 
@@ -177,7 +189,7 @@ describe('WallState.connect', () => {
   function connected() {
     const socket = new FakeSocket();
     const wall = new WallState(buildSnapshot(), () => 42);
-    const unwire = wall.connect(socket.asSocket());
+    const unwire = wall.connect(socket.asSocket(), 'wall:org-1');
     return { socket, wall, unwire };
   }
 
@@ -197,12 +209,22 @@ describe('WallState.connect', () => {
     ]);
   });
 
+  it('asks to join its room on every connect, and stays offline when the server refuses', () => {
+    const { socket, wall } = connected();
+    socket.fire('connect');
+    socket.fire('disconnect', 'transport close');
+    socket.joinAnswer = { ok: false, code: 'forbidden' };
+    socket.fire('connect');
+
+    expect([socket.joins, wall.status]).toEqual([['wall:org-1', 'wall:org-1'], 'offline']);
+  });
+
   it('is live at once when the socket connected before it was wired', () => {
     const socket = new FakeSocket();
     socket.connected = true;
     const wall = new WallState(buildSnapshot());
 
-    wall.connect(socket.asSocket());
+    wall.connect(socket.asSocket(), 'wall:org-1');
 
     expect(wall.status).toBe('live');
   });

@@ -69,6 +69,40 @@ export function toEventRow(event: AgentEvent, orgId: string, receivedAt: number)
   };
 }
 
+/**
+ * A ledger row for an action a person took in the app (assignment, later claims and notes).
+ * Same table as agents' events, so timelines and history show who did what.
+ */
+export function humanEventRow(input: {
+  orgId: string;
+  eventId: string;
+  leadId: string;
+  type: string;
+  userId: string;
+  summary: string;
+  properties: Record<string, string | number>;
+  at: number;
+}): EventRow {
+  return {
+    org_id: input.orgId,
+    event_id: input.eventId,
+    lead_id: input.leadId,
+    contact_id: '',
+    type: input.type,
+    channel: '',
+    stage: '',
+    intent: '',
+    actor: `human:${input.userId}`,
+    agent_id: '',
+    value: 0,
+    currency: '',
+    summary: input.summary,
+    occurred_at: input.at,
+    received_at: input.at,
+    properties: JSON.stringify(input.properties)
+  };
+}
+
 export async function insertEventRows(client: ClickHouseClient, rows: readonly EventRow[]): Promise<void> {
   await insertRows(client, 'events', EVENT_COLUMNS, rows);
 }

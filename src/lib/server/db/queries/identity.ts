@@ -227,3 +227,13 @@ export async function listApiKeys(client: ClickHouseClient, orgId: string): Prom
   );
   return rows.map(toApiKey);
 }
+
+/** Every user of one organisation, active or not, ordered by email. */
+export async function listUsers(client: ClickHouseClient, orgId: string): Promise<UserRecord[]> {
+  const rows = await queryRows<UserRow>(
+    client,
+    sql`SELECT org_id, user_id, email, name, role, password_hash, active
+        FROM users FINAL WHERE org_id = ${orgId} ORDER BY email`
+  );
+  return rows.map(toUser);
+}

@@ -1,0 +1,102 @@
+import { stages } from '../../../contracts/events';
+import type { LeadSummary, TimelineEntry } from '../../../contracts/leads';
+import { queryRows, type ClickHouseClient } from '../clickhouse';
+import { limit, sql, trustedSql, type SqlFragment } from '../sql';
+
+/**
+ * Leads are not a table: a lead is the fold of its events in the ledger. Current stage is the
+ * latest stage_changed by occurred_at (ties to the later stage), the owner the latest
+ * lead_assigned by a person. Every query is scoped by the caller's organisation.
+ */
+const LEAD_FOLD = sql`SELECT
+    lead_id,
+    argMaxIf(stage, tuple(occurred_at, indexOf(${[...stages]}, stage)), type = 'stage_changed') AS stage,
+    argMaxIf(channel, occurred_at, channel != '') AS channel,
+    argMaxIf(visitParamExtractString(properties, 'ownerId'), occurred_at, type = 'lead_assigned') AS owner_id,
+    argMaxIf(intent, occurred_at, intent != '') AS intent,
+    max(occurred_at) AS last_activity_at,
+    argMax(type, occurred_at) AS last_type,
+    uniqExact(event_id) AS events
+  FROM events`;
+
+interface LeadRow {
+  lead_id: string;
+  stage: string;
+  channel: string;
+  owner_id: string;
+  intent: string;
+  last_activity_at: string;
+  last_type: string;
+  events: string;
+}
+
+const toLead = (r: LeadRow): LeadSummary => ({
+  leadId: r.lead_id,
+  stage: r.stage,
+  channel: r.channel,
+  ownerId: r.owner_id,
+  intent: r.intent,
+  lastActivityAt: Number(r.last_activity_at),
+  lastType: r.last_type,
+  events: Number(r.events)
+});
+
+/** One lead of the organisation, or null if it has no events there (another org's lead included). */
+export async function findLead(client: ClickHouseClient, orgId: string, leadId: string): Promise<LeadSummary | null> {
+  const rows = await queryRows<LeadRow>(client, sql`${LEAD_FOLD} WHERE org_id = ${orgId} AND lead_id = ${leadId} GROUP BY lead_id`);
+  return rows[0] ? toLead(rows[0]) : null;
+}
+
+/** The most recently active leads, optionally only those owned by one user. */
+export async function listLeads(
+  client: ClickHouseClient,
+  orgId: string,
+  options: { ownerId?: string; count: number }
+): Promise<LeadSummary[]> {
+  const having: SqlFragment = options.ownerId !== undefined ? sql`HAVING owner_id = ${options.ownerId}` : trustedSql('');
+  const rows = await queryRows<LeadRow>(
+    client,
+    sql`${LEAD_FOLD} WHERE org_id = ${orgId} GROUP BY lead_id ${having}
+        ORDER BY last_activity_at DESC LIMIT ${limit(options.count)}`
+  );
+  return rows.map(toLead);
+}
+
+/** A lead's events in the order they happened, each once even if it was delivered twice. */
+export async function leadTimeline(client: ClickHouseClient, orgId: string, leadId: string, count = 500): Promise<TimelineEntry[]> {
+  const rows = await queryRows<{
+    event_id: string;
+    type: string;
+    channel: string;
+    stage: string;
+    intent: string;
+    actor: string;
+    summary: string;
+    text: string;
+    value: number;
+    currency: string;
+    occurred_at: string;
+  }>(
+    client,
+    sql`SELECT event_id, type, channel, stage, intent, actor, summary, visitParamExtractString(properties, 'text') AS text,
+               value, currency, occurred_at
+        FROM events
+        WHERE org_id = ${orgId} AND lead_id = ${leadId}
+        ORDER BY occurred_at, event_id
+        LIMIT 1 BY event_id
+        LIMIT ${limit(count)}`
+  );
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    type: r.type,
+    channel: r.channel,
+    stage: r.stage,
+    intent: r.intent,
+    actor: r.actor,
+    summary: r.summary,
+    text: r.text,
+    value: Number(r.value),
+    currency: r.currency,
+    occurredAt: Number(r.occurred_at)
+  }));
+}

@@ -1,0 +1,70 @@
+import { can, type SessionUser } from '../contracts/auth';
+import type { LeadSummary, TimelineEntry } from '../contracts/leads';
+import type { AppContext } from './app-context';
+import { randomId } from './auth/token';
+import { humanEventRow } from './db/queries/events';
+import { findUser, listUsers } from './db/queries/identity';
+import { findLead, leadTimeline } from './db/queries/leads';
+
+export type LeadAccess =
+  | { ok: true; lead: LeadSummary }
+  | { ok: false; status: 404 | 403; message: string };
+
+/**
+ * A lead as `user` may see it. The lookup is scoped to the user's organisation, so another
+ * organisation's lead is "not found" (404) and nothing confirms it exists; a lead of this
+ * organisation the role may not see is 403 (a rep asking for another rep's lead).
+ */
+export async function accessLead(ctx: AppContext, user: SessionUser, leadId: string): Promise<LeadAccess> {
+  const lead = await findLead(ctx.clickhouse, user.orgId, leadId);
+  if (!lead) return { ok: false, status: 404, message: 'No such lead.' };
+  if (can(user.role, 'leads:view-all')) return { ok: true, lead };
+  if (can(user.role, 'leads:view-own') && lead.ownerId === user.userId) return { ok: true, lead };
+  return { ok: false, status: 403, message: 'This lead belongs to someone else.' };
+}
+
+export interface LeadDetail {
+  lead: LeadSummary;
+  timeline: TimelineEntry[];
+  ownerName: string;
+}
+
+export async function leadDetail(ctx: AppContext, user: SessionUser, lead: LeadSummary): Promise<LeadDetail> {
+  const [timeline, owner] = await Promise.all([
+    leadTimeline(ctx.clickhouse, user.orgId, lead.leadId),
+    lead.ownerId ? findUser(ctx.clickhouse, user.orgId, lead.ownerId) : Promise.resolve(null)
+  ]);
+  return { lead, timeline, ownerName: owner?.name ?? '' };
+}
+
+/** People a lead can be assigned to: active reps and managers of the organisation. */
+export async function assignableUsers(ctx: AppContext, orgId: string) {
+  const users = await listUsers(ctx.clickhouse, orgId);
+  return users.filter((u) => u.active && (u.role === 'rep' || u.role === 'manager')).map((u) => ({ userId: u.userId, name: u.name }));
+}
+
+export type AssignResult = { ok: true } | { ok: false; status: 400 | 403 | 404; message: string };
+
+/** Assign a lead; the assignment is a human event in the ledger, committed before this returns. */
+export async function assignLead(ctx: AppContext, actor: SessionUser, leadId: string, ownerId: string, now = Date.now()): Promise<AssignResult> {
+  if (!can(actor.role, 'leads:assign')) return { ok: false, status: 403, message: 'Your role cannot assign leads.' };
+  const lead = await findLead(ctx.clickhouse, actor.orgId, leadId);
+  if (!lead) return { ok: false, status: 404, message: 'No such lead.' };
+  const owner = await findUser(ctx.clickhouse, actor.orgId, ownerId);
+  if (!owner || !owner.active || (owner.role !== 'rep' && owner.role !== 'manager')) {
+    return { ok: false, status: 400, message: 'Choose an active rep or manager of your organisation.' };
+  }
+  await ctx.writer.write([
+    humanEventRow({
+      orgId: actor.orgId,
+      eventId: `human-${randomId()}`,
+      leadId,
+      type: 'lead_assigned',
+      userId: actor.userId,
+      summary: `${actor.name} assigned the lead to ${owner.name}`,
+      properties: { ownerId: owner.userId },
+      at: now
+    })
+  ]);
+  return { ok: true };
+}

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { expect, request as requests, test, type APIRequestContext } from '@playwright/test';
+import { io as connect } from 'socket.io-client';
+import type { AckResult } from '../../src/lib/contracts/realtime';
+import { createSession } from '../../src/lib/server/auth/session';
+import { createClickHouse } from '../../src/lib/server/db/clickhouse';
+import { humanEventRow, insertEventRows } from '../../src/lib/server/db/queries/events';
+import { buildStageChanged } from '../fixtures/events';
+import { E2E_DATABASE, E2E_PORT } from '../helpers/e2e-env';
+import { seedOrganisation, seedUser, type SeededOrg, type SeededUser } from '../helpers/seed';
+
+/**
+ * Walks the README's access table: every row (a route or socket event) for every column (who
+ * asks), against the running server. The README is the spec; this test makes it true.
+ */
+const BASE = `http://127.0.0.1:${E2E_PORT}`;
+const EVIL = 'https://evil.example';
+const subjects = ['anonymous', 'manager', 'revops', 'rep', 'admin', 'other org'] as const;
+type Subject = (typeof subjects)[number];
+
+function readMatrix(): { request: string; expected: Record<Subject, string> }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const block = /<!-- access-matrix:start -->([\s\S]*?)<!-- access-matrix:end -->/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no access-matrix block');
+  const rows = block.trim().split('\n').slice(2);
+  return rows.map((line) => {
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    if (cells.length !== subjects.length + 1) throw new Error(`bad access-matrix row: ${line}`);
+    const expected = Object.fromEntries(subjects.map((s, i) => [s, cells[i + 1]!])) as Record<Subject, string>;
+    return { request: cells[0]!, expected };
+  });
+}
+
+const clickhouse = createClickHouse({ url: process.env.CLICKHOUSE_URL ?? '', database: E2E_DATABASE });
+test.afterAll(() => clickhouse.close());
+
+interface World {
+  orgA: SeededOrg;
+  orgB: SeededOrg;
+  users: Record<Exclude<Subject, 'anonymous' | 'other org'>, SeededUser>;
+  otherUser: SeededUser;
+  ownLead: string;
+  otherLead: string;
+}
+
+async function buildWorld(request: APIRequestContext): Promise<World> {
+  const orgA = await seedOrganisation(clickhouse, `Matrix Org A ${Date.now()}`, 'manager');
+  const orgB = await seedOrganisation(clickhouse, 'Matrix Org B', 'manager');
+  const users = {
+    manager: orgA.user,
+    revops: await seedUser(clickhouse, orgA.orgId, 'revops'),
+    rep: await seedUser(clickhouse, orgA.orgId, 'rep'),
+    admin: await seedUser(clickhouse, orgA.orgId, 'admin')
+  };
+  const otherRep = await seedUser(clickhouse, orgA.orgId, 'rep');
+  const otherUser = await seedUser(clickhouse, orgA.orgId, 'rep');
+  const suffix = orgA.orgId.slice(4);
+  const ownLead = `lead-own-${suffix}`;
+  const otherLead = `lead-other-${suffix}`;
+  const res = await request.post(`${BASE}/api/v1/events`, {
+    headers: { authorization: `Bearer ${orgA.apiKey}` },
+    data: [buildStageChanged({ leadId: ownLead }), buildStageChanged({ leadId: otherLead })]
+  });
+  expect(res.status()).toBe(200);
+  await insertEventRows(
+    clickhouse,
+    [
+      [ownLead, users.rep.userId],
+      [otherLead, otherRep.userId]
+    ].map(([leadId, ownerId], i) =>
+      humanEventRow({
+        orgId: orgA.orgId,
+        eventId: `assign-${suffix}-${i}`,
+        leadId: leadId!,
+        type: 'lead_assigned',
+        userId: orgA.user.userId,
+        summary: 'assigned for the access test',
+        properties: { ownerId: ownerId! },
+        at: Date.now()
+      })
+    )
+  );
+  return { orgA, orgB, users, otherUser, ownLead, otherLead };
+}
+
+/** A fresh session per cell, so a cell that logs out (everywhere) cannot change another. */
+async function sessionFor(world: World, subject: Subject): Promise<{ token: string | null; userId: string }> {
+  if (subject === 'anonymous') return { token: null, userId: 'nobody' };
+  const [orgId, userId] =
+    subject === 'other org' ? [world.orgB.orgId, world.orgB.user.userId] : [world.orgA.orgId, world.users[subject].userId];
+  const { token } = await createSession(clickhouse, { orgId, userId }, { ttlMs: 600_000 });
+  return { token, userId };
+}
+
+function fill(template: string, world: World, self: string): string {
+  return template
+    .replaceAll('{ownLead}', world.ownLead)
+    .replaceAll('{otherLead}', world.otherLead)
+    .replaceAll('{org}', world.orgA.orgId)
+    .replaceAll('{self}', self)
+    .replaceAll('{otherUser}', world.otherUser.userId);
+}
+
+/** Connect a socket as the subject and, if asked, join a room; the outcome in the table's words. */
+async function socketOutcome(token: string | null, origin: string | undefined, room: string | undefined): Promise<{ outcome: string; frames: string }> {
+  const headers: Record<string, string> = {};
+  if (token) headers.cookie = `pw_session=${token}`;
+  if (origin) headers.origin = origin;
+  const socket = connect(BASE, { transports: ['websocket'], extraHeaders: headers, reconnection: false, timeout: 5_000 });
+  const frames: string[] = [];
+  socket.onAny((_event: string, ...args: unknown[]) => frames.push(JSON.stringify(args)));
+  try {
+    const connected = await new Promise<boolean>((done) => {
+      socket.once('connect', () => done(true));
+      socket.once('connect_error', () => done(false));
+    });
+    if (!connected) return { outcome: 'refused', frames: frames.join('\n') };
+    if (!room) return { outcome: 'ok', frames: frames.join('\n') };
+    const result = (await socket.timeout(5_000).emitWithAck('room:join', room)) as AckResult;
+    return { outcome: result.ok ? 'ok' : result.code, frames: frames.join('\n') };
+  } finally {
+    socket.close();
+  }
+}
+
+async function httpOutcome(request: APIRequestContext, spec: string, token: string | null, world: World): Promise<{ outcome: string; body: string }> {
+  const m = /^`(GET|POST) ([^`]+)`(.*)$/.exec(spec);
+  if (!m) throw new Error(`cannot read request "${spec}"`);
+  const [, method, path, rest] = m as unknown as [string, 'GET' | 'POST', string, string];
+  const headers: Record<string, string> = { origin: rest.includes('another origin') ? EVIL : BASE, accept: 'text/html' };
+  if (token) headers.cookie = `pw_session=${token}`;
+  if (path.startsWith('/api/')) headers.accept = 'application/json';
+  const form: Record<string, string> = {
+    ownerId: world.users.rep.userId,
+    name: 'Matrix Person',
+    email: `matrix-${Math.random().toString(36).slice(2)}@example.test`,
+    role: 'rep',
+    userId: world.otherUser.userId,
+    password: 'whatever'
+  };
+  const res =
+    method === 'GET'
+      ? await request.get(`${BASE}${path}`, { headers, maxRedirects: 0 })
+      : path.startsWith('/api/')
+        ? await request.post(`${BASE}${path}`, { headers, data: [buildStageChanged()], maxRedirects: 0 })
+        : await request.post(`${BASE}${path}`, { headers, form, maxRedirects: 0 });
+  const status = res.status();
+  const location = res.headers()['location'];
+  return { outcome: status === 303 && location ? `303 ${location}` : String(status), body: await res.text() };
+}
+
+test('every cell of the README access table holds against the running server', async ({ request }) => {
+  test.setTimeout(120_000);
+  const matrix = readMatrix();
+  const world = await buildWorld(request);
+  const secretsOfA = [world.orgA.name, world.ownLead, world.otherLead, ...Object.values(world.users).map((u) => u.userId)];
+  const failures: string[] = [];
+  let cells = 0;
+  for (const row of matrix) {
+    for (const subject of subjects) {
+      const { token, userId } = await sessionFor(world, subject);
+      const spec = fill(row.request, world, userId);
+      let outcome: string;
+      let leaked: string;
+      if (spec.startsWith('socket')) {
+        const room = /room:join (\S+)`?/.exec(spec)?.[1]?.replace(/`$/, '');
+        const r = await socketOutcome(token, spec.includes('another origin') ? EVIL : undefined, room);
+        [outcome, leaked] = [r.outcome, r.frames];
+      } else {
+        // A fresh context per cell: a shared one keeps cookies from earlier answers in its jar.
+        const fresh = await requests.newContext();
+        try {
+          const r = await httpOutcome(fresh, spec, token, world);
+          [outcome, leaked] = [r.outcome, r.body];
+        } finally {
+          await fresh.dispose();
+        }
+      }
+      cells++;
+      const expected = row.expected[subject];
+      if (outcome !== expected) failures.push(`${row.request} as ${subject}: expected ${expected}, got ${outcome}`);
+      if (subject === 'other org') {
+        for (const secret of secretsOfA) {
+          if (leaked.includes(secret)) failures.push(`${row.request} as other org: response contains "${secret}"`);
+        }
+      }
+    }
+  }
+  console.log(`access matrix: ${cells} cells checked (${matrix.length} requests × ${subjects.length} askers)`);
+  expect(failures).toEqual([]);
+});
