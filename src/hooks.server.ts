@@ -1,7 +1,7 @@
 import type { Handle, HandleServerError } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { deleteSessionCookie, SESSION_COOKIE, setSessionCookie } from '$lib/server/auth/cookies';
-import { validateSessionToken } from '$lib/server/auth/session';
+import { sessionPolicy, validateSessionToken } from '$lib/server/auth/session';
 import { isDevelopment } from '$lib/server/config';
 import { closeContext, getContext } from '$lib/server/context';
 import { attach } from '$lib/server/realtime/attach';
@@ -16,7 +16,7 @@ const authenticate: Handle = async ({ event, resolve }) => {
   const token = event.cookies.get(SESSION_COOKIE);
   if (token) {
     const ctx = getContext();
-    const valid = await validateSessionToken(ctx.clickhouse, token, { ttlMs: ctx.config.SESSION_TTL_HOURS * 3_600_000 });
+    const valid = await validateSessionToken(ctx.clickhouse, token, sessionPolicy(ctx.config));
     if (valid) {
       event.locals.user = valid.user;
       event.locals.session = valid.session;

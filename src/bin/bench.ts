@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import type { AgentEvent } from '../lib/contracts/events';
-import type { ClientToServerEvents, ServerToClientEvents } from '../lib/contracts/realtime';
+import { wallRoom, type ClientToServerEvents, type ServerToClientEvents } from '../lib/contracts/realtime';
 import type { Socket } from 'socket.io-client';
 import { createClickHouse, queryRows } from '../lib/server/db/clickhouse';
 import { freePort, startLocalClickHouse } from '../lib/server/db/local-server';
@@ -91,13 +91,21 @@ async function timeValidations(validate: () => Promise<unknown>, inFlight: numbe
 
 async function benchSessions(client: ReturnType<typeof createClickHouse>, orgId: string, userId: string, url: string): Promise<void> {
   const config = parseConfig({ CLICKHOUSE_URL: url, CLICKHOUSE_DATABASE: DATABASE });
-  const policy: SessionPolicy = { ttlMs: config.SESSION_TTL_HOURS * 3_600_000 };
-  // A fresh session with the app's lifetime, so no call lands in the refresh half (no writes).
-  const { token } = await createSession(client, { orgId, userId }, policy);
-  for (const inFlight of [1, 8]) {
-    const { ms, perSecond } = await timeValidations(() => validateSessionToken(client, token, policy), inFlight);
-    const p = (q: number) => quantile(ms, q).toFixed(2);
-    record(`validateSessionToken, ${inFlight} in flight, p50 / p99 ms, validations/s`, `${p(0.5)} / ${p(0.99)}, ${perSecond.toFixed(0)}`);
+  const ttlMs = config.SESSION_TTL_HOURS * 3_600_000;
+  // Uncached is every first request of a session and every request after SESSION_CACHE_MS;
+  // cached is one session asking again and again (a busy tab), the cache's best case.
+  const variants: [string, SessionPolicy][] = [
+    ['uncached', { ttlMs }],
+    [`cached ${config.SESSION_CACHE_MS} ms`, { ttlMs, cacheMs: config.SESSION_CACHE_MS }]
+  ];
+  for (const [name, policy] of variants) {
+    // A fresh session with the app's lifetime, so no call lands in the refresh half (no writes).
+    const { token } = await createSession(client, { orgId, userId }, policy);
+    for (const inFlight of [1, 8]) {
+      const { ms, perSecond } = await timeValidations(() => validateSessionToken(client, token, policy), inFlight);
+      const p = (q: number) => quantile(ms, q).toFixed(2);
+      record(`validateSessionToken ${name}, ${inFlight} in flight, p50 / p99 ms, validations/s`, `${p(0.5)} / ${p(0.99)}, ${perSecond.toFixed(0)}`);
+    }
   }
 }
 
@@ -114,7 +122,9 @@ async function main(): Promise<void> {
     const org = await seedOrganisation(client, 'Bench Org');
     ensureBuild((l) => console.log(l));
     app = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/bin/start.ts', '--no-demo', '--port', String(port)], {
-      env: { ...process.env, CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: DATABASE, LOG_LEVEL: 'warn' },
+      // The per-key request limit is lifted: this measures throughput, and 8 senders of 500-event
+      // batches on one key can pass the default 50 requests/s.
+      env: { ...process.env, CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: DATABASE, LOG_LEVEL: 'warn', INGEST_MAX_REQUESTS_PER_KEY: '1000000' },
       stdio: 'ignore'
     });
     for (let i = 0; ; i++) {
@@ -149,7 +159,17 @@ async function main(): Promise<void> {
       transports: ['websocket'],
       extraHeaders: { cookie: `pw_session=${org.sessionToken}` }
     });
-    await new Promise<void>((ok) => socket.once('wall:snapshotted', () => ok()));
+    // The wall room is asked for (room:join); its snapshot says the socket is in.
+    await new Promise<void>((ok, reject) => {
+      const timer = setTimeout(() => reject(new Error('no wall snapshot within 10 s')), 10_000);
+      socket.once('wall:snapshotted', () => {
+        clearTimeout(timer);
+        ok();
+      });
+      socket.emit('room:join', wallRoom(org.orgId), (result) => {
+        if (!result.ok) reject(new Error(`room:join refused: ${result.code}`));
+      });
+    });
     const sentAt = new Map<string, number>();
     const lags: number[] = [];
     socket.on('events:ingested', (items) => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect, request as requests, test, type APIRequestContext } from '@playwright/test';
 import { io as connect } from 'socket.io-client';
 import type { AckResult } from '../../src/lib/contracts/realtime';
-import { createSession } from '../../src/lib/server/auth/session';
+import { createSession, invalidateSession } from '../../src/lib/server/auth/session';
 import { createClickHouse } from '../../src/lib/server/db/clickhouse';
 import { humanEventRow, insertEventRows } from '../../src/lib/server/db/queries/events';
 import { buildStageChanged } from '../fixtures/events';
@@ -15,7 +15,9 @@ import { seedOrganisation, seedUser, type SeededOrg, type SeededUser } from '../
  */
 const BASE = `http://127.0.0.1:${E2E_PORT}`;
 const EVIL = 'https://evil.example';
-const subjects = ['anonymous', 'manager', 'revops', 'rep', 'admin', 'other org'] as const;
+const subjects = ['anonymous', 'expired', 'revoked', 'forged', 'manager', 'revops', 'rep', 'admin', 'other org'] as const;
+/** Askers that must learn nothing of organisation A. */
+const outsiders: readonly Subject[] = ['anonymous', 'expired', 'revoked', 'forged', 'other org'];
 type Subject = (typeof subjects)[number];
 
 function readMatrix(): { request: string; expected: Record<Subject, string> }[] {
@@ -37,7 +39,7 @@ test.afterAll(() => clickhouse.close());
 interface World {
   orgA: SeededOrg;
   orgB: SeededOrg;
-  users: Record<Exclude<Subject, 'anonymous' | 'other org'>, SeededUser>;
+  users: Record<'manager' | 'revops' | 'rep' | 'admin', SeededUser>;
   otherUser: SeededUser;
   ownLead: string;
   otherLead: string;
@@ -86,6 +88,18 @@ async function buildWorld(request: APIRequestContext): Promise<World> {
 /** A fresh session per cell, so a cell that logs out (everywhere) cannot change another. */
 async function sessionFor(world: World, subject: Subject): Promise<{ token: string | null; userId: string }> {
   if (subject === 'anonymous') return { token: null, userId: 'nobody' };
+  if (subject === 'forged') return { token: 'aaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbb', userId: 'nobody' };
+  const manager = { orgId: world.orgA.orgId, userId: world.users.manager.userId };
+  if (subject === 'expired') {
+    // Created two hours ago with a one-hour life.
+    const { token } = await createSession(clickhouse, manager, { ttlMs: 3_600_000 }, Date.now() - 7_200_000);
+    return { token, userId: 'nobody' };
+  }
+  if (subject === 'revoked') {
+    const { token, session } = await createSession(clickhouse, manager, { ttlMs: 600_000 });
+    await invalidateSession(clickhouse, session);
+    return { token, userId: 'nobody' };
+  }
   const [orgId, userId] =
     subject === 'other org' ? [world.orgB.orgId, world.orgB.user.userId] : [world.orgA.orgId, world.users[subject].userId];
   const { token } = await createSession(clickhouse, { orgId, userId }, { ttlMs: 600_000 });
@@ -179,9 +193,9 @@ test('every cell of the README access table holds against the running server', a
       cells++;
       const expected = row.expected[subject];
       if (outcome !== expected) failures.push(`${row.request} as ${subject}: expected ${expected}, got ${outcome}`);
-      if (subject === 'other org') {
+      if (outsiders.includes(subject)) {
         for (const secret of secretsOfA) {
-          if (leaked.includes(secret)) failures.push(`${row.request} as other org: response contains "${secret}"`);
+          if (leaked.includes(secret)) failures.push(`${row.request} as ${subject}: response contains "${secret}"`);
         }
       }
     }

@@ -2,6 +2,7 @@ import { redirect } from '@sveltejs/kit';
 import { deleteSessionCookie } from '$lib/server/auth/cookies';
 import { requirePageUser } from '$lib/server/auth/guard';
 import { invalidateUserSessions } from '$lib/server/auth/session';
+import { endLiveSessions } from '$lib/server/realtime/attach';
 import { getContext } from '$lib/server/context';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -17,6 +18,7 @@ export const actions: Actions = {
   everywhere: async ({ locals, cookies }) => {
     const user = requirePageUser(locals);
     await invalidateUserSessions(getContext().clickhouse, user.orgId, user.userId);
+    await endLiveSessions(user.userId);
     deleteSessionCookie(cookies);
     redirect(303, '/login');
   }

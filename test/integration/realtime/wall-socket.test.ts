@@ -6,7 +6,8 @@ import { userRoom, wallRoom, type AckResult, type ClientToServerEvents, type Ser
 import type { TickerItem, WallSnapshot } from '../../../src/lib/contracts/wall';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
-import { attachRealtime } from '../../../src/lib/server/realtime/server';
+import { attachRealtime, disconnectSessions } from '../../../src/lib/server/realtime/server';
+import { createSession } from '../../../src/lib/server/auth/session';
 import type { RealtimeServer } from '../../../src/lib/server/realtime/wall-fanout';
 import { buildStageChanged } from '../../fixtures/events';
 import { createTestContext, ingestRequest } from '../../helpers/app';
@@ -123,5 +124,21 @@ describe('wall socket', () => {
     expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, [event]))).status).toBe(200);
     await waitFor(() => watcher.seen.ticker.find((t) => t.eventId === event.eventId), 2_000, 'event on the watcher');
     expect([quiet.seen.snapshots, quiet.seen.ticker]).toEqual([[], []]);
+  });
+
+  it('closes the sockets of an ended session, and of every session on "log out everywhere"', async () => {
+    const user = await seedUser(db.client, orgA.orgId, 'manager');
+    const { token: second } = await createSession(db.client, { orgId: orgA.orgId, userId: user.userId }, { ttlMs: 3_600_000 });
+    const first = watch(cookie(user));
+    const other = watch({ cookie: `pw_session=${second}` });
+    await waitFor(() => first.socket.connected && other.socket.connected, 5_000, 'both connected');
+    const firstSessionId = user.sessionToken.split('.')[0]!;
+
+    expect(await disconnectSessions(io, user.userId, firstSessionId)).toBe(1);
+    await waitFor(() => !first.socket.connected, 2_000, 'first socket closed');
+    expect(other.socket.connected).toBe(true);
+
+    expect(await disconnectSessions(io, user.userId)).toBe(1);
+    await waitFor(() => !other.socket.connected, 2_000, 'second socket closed');
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { can, roleSchema, type Role, type SessionUser } from '../../contracts/auth';
 import { hashPassword } from '../auth/password';
-import { invalidateUserSessions } from '../auth/session';
+import { invalidateUserSessions, forgetCachedSessions } from '../auth/session';
 import { randomId } from '../auth/token';
 import type { ClickHouseClient } from '../db/clickhouse';
 import { findUser, findUserByEmail, listUsers, saveUser, type UserRecord } from '../db/queries/identity';
@@ -113,7 +113,11 @@ export async function changeUserRole(
   if (user.userId === actor.userId && !can(input.role, 'users:manage')) {
     return { ok: false, status: 400, message: 'You cannot remove your own admin role.' };
   }
-  if (user.role !== input.role) await saveUser(client, { ...user, role: input.role });
+  if (user.role !== input.role) {
+    await saveUser(client, { ...user, role: input.role });
+    // The new role applies to open sessions at once in this process (others within SESSION_CACHE_MS).
+    forgetCachedSessions(client, user.orgId, user.userId);
+  }
   return { ok: true, user: summarise({ ...user, role: input.role }) };
 }
 

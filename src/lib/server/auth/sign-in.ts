@@ -4,7 +4,7 @@ import type { AppContext } from '../app-context';
 import { findUserByEmail, type SessionRecord } from '../db/queries/identity';
 import { hashPassword, verifyPassword } from './password';
 import type { RateDecision } from './rate-limit';
-import { createSession } from './session';
+import { createSession, sessionPolicy } from './session';
 
 export interface SignInInput {
   /** As typed; trimmed and lower-cased here. */
@@ -25,7 +25,8 @@ export const WRONG_CREDENTIALS = 'Email or password is wrong.';
  * The sign-in form's logic, apart from SvelteKit. Both limits are checked before the user is
  * looked up or the password verified, so a client over a limit learns nothing about the
  * password, and an attempt is counted whatever its outcome. Address first: a client refused for
- * its address does not spend the account's attempts, so it cannot lock a real user out.
+ * its address does not also spend the account's attempts, so once over its own limit it cannot go
+ * on locking real users out.
  * Success clears the account's count (the owner is back) but not the address's, or an attacker
  * holding one valid account could reset their budget for spraying others.
  */
@@ -48,7 +49,7 @@ export async function signIn(
   if (!user || !user.active || !matches) return { ok: false, status: 400, message: WRONG_CREDENTIALS };
 
   ctx.limits.loginPerAccount.reset(email);
-  const { token, session } = await createSession(ctx.clickhouse, user, { ttlMs: ctx.config.SESSION_TTL_HOURS * 3_600_000 });
+  const { token, session } = await createSession(ctx.clickhouse, user, sessionPolicy(ctx.config));
   return {
     ok: true,
     token,

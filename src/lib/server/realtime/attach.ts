@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { env } from '$env/dynamic/private';
 import { getContext } from '../context';
-import { attachRealtime } from './server';
+import { attachRealtime, disconnectSessions } from './server';
 import type { RealtimeServer } from './wall-fanout';
 
 /**
@@ -15,4 +15,10 @@ export const getIO = (): RealtimeServer | undefined => slot[IO];
 
 export function attach(httpServer: HttpServer): RealtimeServer {
   return (slot[IO] ??= attachRealtime(httpServer, getContext(), env.ORIGIN));
+}
+
+/** Close the live sockets of ended sessions; see disconnectSessions. No-op before attach. */
+export async function endLiveSessions(userId: string, sessionId?: string): Promise<void> {
+  const io = getIO();
+  if (io) await disconnectSessions(io, userId, sessionId);
 }

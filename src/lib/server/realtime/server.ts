@@ -5,11 +5,24 @@ import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
 import { sessionTokenFromHeader } from '../auth/cookies';
-import { validateSessionToken } from '../auth/session';
+import { sessionPolicy, validateSessionToken } from '../auth/session';
 import type { RealtimeServer } from './wall-fanout';
 
 export interface SocketData {
   user: SessionUser;
+  sessionId: string;
+}
+
+/**
+ * Close the sockets of a user's ended sessions (logout, "log out everywhere", deactivation):
+ * a socket was authorised once, at its handshake, and would otherwise keep receiving frames.
+ * Without `sessionId`, every session of the user.
+ */
+export async function disconnectSessions(io: RealtimeServer, userId: string, sessionId?: string): Promise<number> {
+  const sockets = await io.in(userRoom(userId)).fetchSockets();
+  const ending = sockets.filter((s) => sessionId === undefined || (s.data as SocketData).sessionId === sessionId);
+  for (const s of ending) s.disconnect(true);
+  return ending.length;
 }
 
 /**
@@ -53,10 +66,11 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
   io.use((socket, next) => {
     const token = sessionTokenFromHeader(socket.request.headers.cookie);
     if (!token) return next(new Error('unauthorized'));
-    validateSessionToken(ctx.clickhouse, token, { ttlMs: ctx.config.SESSION_TTL_HOURS * 3_600_000 })
+    validateSessionToken(ctx.clickhouse, token, sessionPolicy(ctx.config))
       .then((valid) => {
         if (!valid) return next(new Error('unauthorized'));
         (socket.data as SocketData).user = valid.user;
+        (socket.data as SocketData).sessionId = valid.session.sessionId;
         next();
       })
       .catch((err: unknown) => {

@@ -13,6 +13,7 @@ import {
 } from '$lib/server/admin/users';
 import { requirePageUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
+import { endLiveSessions } from '$lib/server/realtime/attach';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, setHeaders }) => {
@@ -66,6 +67,7 @@ export const actions: Actions = {
     if (!parsed.success) return fail(400, { message: describeFormProblem(parsed.error), ...echo });
     const result = await deactivateUser(getContext().clickhouse, actor, parsed.data);
     if (!result.ok) return fail(result.status, { message: result.message, ...echo });
+    await endLiveSessions(result.user.userId);
     return { action: 'deactivate' as const, notice: `${result.user.name} is deactivated and signed out everywhere.` };
   },
 
