@@ -88,6 +88,29 @@ export const migrations: readonly Migration[] = [
         version UInt64
       ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, key_id)`)
     ]
+  },
+  {
+    version: 3,
+    name: 'identity resolution: identities and lead links',
+    statements: [
+      // Which lead first showed a strong identity (normalised email or E.164 phone); the earliest
+      // row wins on read (argMin), so two processes racing on one identity agree.
+      trustedSql(`CREATE TABLE IF NOT EXISTS contact_identities (
+        org_id String,
+        identity String,
+        lead_id String,
+        created_at UInt64
+      ) ENGINE = MergeTree ORDER BY (org_id, identity)`),
+      // lead_id was found to be the same person as canonical_lead_id. Links are kept flat (always
+      // to a root); re-pointing a link is a newer version. The ledger itself is never rewritten.
+      trustedSql(`CREATE TABLE IF NOT EXISTS lead_links (
+        org_id String,
+        lead_id String,
+        canonical_lead_id String,
+        identity String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, lead_id)`)
+    ]
   }
 ];
 

@@ -44,9 +44,15 @@ const COLUMN_FIELDS = new Set([
  * The ledger row for an accepted agent event. The organisation comes from the API key, never
  * from the payload; `receivedAt` is the server's clock in epoch milliseconds.
  */
-export function toEventRow(event: AgentEvent, orgId: string, receivedAt: number): EventRow {
+export function toEventRow(
+  event: AgentEvent,
+  orgId: string,
+  receivedAt: number,
+  derived?: Record<string, string | boolean>
+): EventRow {
   const properties: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(event)) if (!COLUMN_FIELDS.has(k) && v !== undefined) properties[k] = v;
+  if (derived) Object.assign(properties, derived);
   const actor = event.type === 'message' && event.direction === 'inbound' ? 'customer' : 'agent';
   return {
     org_id: orgId,
@@ -100,6 +106,27 @@ export function humanEventRow(input: {
     occurred_at: input.at,
     received_at: input.at,
     properties: JSON.stringify(input.properties)
+  };
+}
+
+/**
+ * The ledger row of a lead merge, on the surviving lead. Its id is derived from the pair, so a
+ * retried request that finds the same merge writes the same event and the ledger folds it.
+ */
+export function mergeEventRow(orgId: string, merge: { into: string; merged: string; signal: string; at: string }, receivedAt: number): EventRow {
+  return {
+    ...humanEventRow({
+      orgId,
+      eventId: `merge:${merge.merged}:${merge.into}`,
+      leadId: merge.into,
+      type: 'leads_merged',
+      userId: '',
+      summary: `Same ${merge.signal} as lead ${merge.merged}: merged into this lead`,
+      properties: { mergedLeadId: merge.merged, signal: merge.signal },
+      at: Date.parse(merge.at)
+    }),
+    actor: 'system',
+    received_at: receivedAt
   };
 }
 

@@ -2,14 +2,15 @@ import { stages } from '../../../contracts/events';
 import type { LeadSummary, TimelineEntry } from '../../../contracts/leads';
 import { queryRows, type ClickHouseClient } from '../clickhouse';
 import { limit, sql, trustedSql, type SqlFragment } from '../sql';
+import { canonicalLeadId, canonicalLeads } from './contacts';
 
 /**
  * Leads are not a table: a lead is the fold of its events in the ledger. Current stage is the
  * latest stage_changed by occurred_at (ties to the later stage), the owner the latest
  * lead_assigned by a person. Every query is scoped by the caller's organisation.
  */
-const LEAD_FOLD = sql`SELECT
-    lead_id,
+const leadFold = (orgId: string) => sql`SELECT
+    if(canonical = '', lead_id, canonical) AS lead,
     argMaxIf(stage, tuple(occurred_at, indexOf(${[...stages]}, stage)), type = 'stage_changed') AS stage,
     argMaxIf(channel, occurred_at, channel != '') AS channel,
     argMaxIf(visitParamExtractString(properties, 'ownerId'), occurred_at, type = 'lead_assigned') AS owner_id,
@@ -17,10 +18,15 @@ const LEAD_FOLD = sql`SELECT
     max(occurred_at) AS last_activity_at,
     argMax(type, occurred_at) AS last_type,
     uniqExact(event_id) AS events
-  FROM events`;
+  FROM events ANY LEFT JOIN ${canonicalLeads(orgId)} USING lead_id
+  WHERE org_id = ${orgId}`;
+
+/** Events of a canonical lead and of every lead merged into it. */
+const ofLead = (orgId: string, canonical: string) =>
+  sql`(lead_id = ${canonical} OR lead_id IN (SELECT lead_id FROM ${canonicalLeads(orgId)} WHERE canonical = ${canonical}))`;
 
 interface LeadRow {
-  lead_id: string;
+  lead: string;
   stage: string;
   channel: string;
   owner_id: string;
@@ -31,7 +37,7 @@ interface LeadRow {
 }
 
 const toLead = (r: LeadRow): LeadSummary => ({
-  leadId: r.lead_id,
+  leadId: r.lead,
   stage: r.stage,
   channel: r.channel,
   ownerId: r.owner_id,
@@ -41,9 +47,13 @@ const toLead = (r: LeadRow): LeadSummary => ({
   events: Number(r.events)
 });
 
-/** One lead of the organisation, or null if it has no events there (another org's lead included). */
+/**
+ * One lead of the organisation, or null if it has no events there (another org's lead included).
+ * A merged lead's id finds the lead it was merged into.
+ */
 export async function findLead(client: ClickHouseClient, orgId: string, leadId: string): Promise<LeadSummary | null> {
-  const rows = await queryRows<LeadRow>(client, sql`${LEAD_FOLD} WHERE org_id = ${orgId} AND lead_id = ${leadId} GROUP BY lead_id`);
+  const canonical = await canonicalLeadId(client, orgId, leadId);
+  const rows = await queryRows<LeadRow>(client, sql`${leadFold(orgId)} AND ${ofLead(orgId, canonical)} GROUP BY lead HAVING lead = ${canonical}`);
   return rows[0] ? toLead(rows[0]) : null;
 }
 
@@ -56,13 +66,13 @@ export async function listLeads(
   const having: SqlFragment = options.ownerId !== undefined ? sql`HAVING owner_id = ${options.ownerId}` : trustedSql('');
   const rows = await queryRows<LeadRow>(
     client,
-    sql`${LEAD_FOLD} WHERE org_id = ${orgId} GROUP BY lead_id ${having}
+    sql`${leadFold(orgId)} GROUP BY lead ${having}
         ORDER BY last_activity_at DESC LIMIT ${limit(options.count)}`
   );
   return rows.map(toLead);
 }
 
-/** A lead's events in the order they happened, each once even if it was delivered twice. */
+/** A canonical lead's events (its merged leads' too) in the order they happened, each once. */
 export async function leadTimeline(client: ClickHouseClient, orgId: string, leadId: string, count = 500): Promise<TimelineEntry[]> {
   const rows = await queryRows<{
     event_id: string;
@@ -81,7 +91,7 @@ export async function leadTimeline(client: ClickHouseClient, orgId: string, lead
     sql`SELECT event_id, type, channel, stage, intent, actor, summary, visitParamExtractString(properties, 'text') AS text,
                value, currency, occurred_at
         FROM events
-        WHERE org_id = ${orgId} AND lead_id = ${leadId}
+        WHERE org_id = ${orgId} AND ${ofLead(orgId, leadId)}
         ORDER BY occurred_at, event_id
         LIMIT 1 BY event_id
         LIMIT ${limit(count)}`

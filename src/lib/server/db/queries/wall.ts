@@ -1,6 +1,7 @@
 import { stages } from '../../../contracts/events';
 import type { StageCounts, TickerItem } from '../../../contracts/wall';
 import { queryRows, type ClickHouseClient } from '../clickhouse';
+import { canonicalLeads } from './contacts';
 import { tickerSummary } from './events';
 import { limit, sql } from '../sql';
 
@@ -8,16 +9,17 @@ import { limit, sql } from '../sql';
  * Leads by current stage. The current stage is the stage of the latest stage_changed event by
  * occurred_at, so late and out-of-order deliveries land right, and a duplicated event (same
  * event_id, same time) cannot change an argMax. Ties at the same millisecond go to the later
- * funnel stage.
+ * funnel stage. Merged leads count once, as their canonical lead.
  */
 export async function countLeadsByStage(client: ClickHouseClient, orgId: string): Promise<StageCounts> {
   const rows = await queryRows<{ stage: string; leads: string }>(
     client,
     sql`SELECT stage, count() AS leads FROM (
-          SELECT lead_id, argMax(stage, tuple(occurred_at, indexOf(${[...stages]}, stage))) AS stage
-          FROM events
+          SELECT if(canonical = '', lead_id, canonical) AS lead,
+                 argMax(stage, tuple(occurred_at, indexOf(${[...stages]}, stage))) AS stage
+          FROM events ANY LEFT JOIN ${canonicalLeads(orgId)} USING lead_id
           WHERE org_id = ${orgId} AND type = 'stage_changed'
-          GROUP BY lead_id
+          GROUP BY lead
         ) GROUP BY stage`
   );
   const counts: StageCounts = { enquired: 0, qualified: 0, booked: 0, attended: 0, won: 0, lost: 0 };
