@@ -118,7 +118,8 @@ export function planJourney(rng: Rng, input: JourneyInput): JourneyPlan {
       type: 'contact_enriched',
       name: `${firstName} ${lastName}`,
       language: pick(rng, languages),
-      ...(chance(rng, 0.6) ? { email: `${ascii(firstName)}.${ascii(lastName)}@example.com` } : {}),
+      // A number keeps most people apart; the odd collision plays a customer returning on another channel.
+      ...(chance(rng, 0.6) ? { email: `${ascii(firstName)}.${ascii(lastName)}${between(rng, 1, 99)}@example.com` } : {}),
       ...(chance(rng, 0.5) ? { phone: `+353 8${between(rng, 3, 9)} ${between(rng, 100, 999)} ${between(rng, 1000, 9999)}` } : {}),
       ...(chance(rng, 0.1) ? { company: pick(rng, companies) } : {}),
       summary: 'Captured contact details from the conversation'

@@ -1,14 +1,21 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createAppContext, type AppContext } from '../../src/lib/server/app-context';
 import { parseConfig } from '../../src/lib/server/config';
 import type { TestDatabase } from './clickhouse';
 
-/** An app context on a test database, quiet, with settings overridable per test. */
+/**
+ * An app context on a test database, quiet, with settings overridable per test. Each context
+ * gets its own spool directory, as each server process owns its own.
+ */
 export function createTestContext(db: TestDatabase, overrides: Record<string, string> = {}): AppContext {
   const config = parseConfig({
     CLICKHOUSE_URL: db.url,
     CLICKHOUSE_DATABASE: db.database,
     LOG_LEVEL: 'silent',
     INGEST_FLUSH_MS: '10',
+    INGEST_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'pipewall-spool-')),
     ...overrides
   });
   return createAppContext(config);
