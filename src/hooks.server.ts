@@ -4,11 +4,19 @@ import { deleteSessionCookie, SESSION_COOKIE, setSessionCookie } from '$lib/serv
 import { sessionPolicy, validateSessionToken } from '$lib/server/auth/session';
 import { isDevelopment } from '$lib/server/config';
 import { closeContext, getContext } from '$lib/server/context';
+import { handleIngest, INGEST_PATH, type IngestRequest } from '$lib/server/ingest-endpoint';
 import { attach } from '$lib/server/realtime/attach';
 
 // The production entry (src/bin/start.ts) imports the built handler, then finds these here:
-// the bundled attach (same module instances as the routes) and the shutdown of this context.
-(globalThis as Record<symbol, unknown>)[Symbol.for('pipewall.app')] = { attach, shutdown: closeContext };
+// the bundled attach (same module instances as the routes), the shutdown of this context, and
+// ingest: the route's handleIngest, which the entry serves POST /api/v1/events with ahead of
+// SvelteKit's pipeline (the endpoint takes API keys, so it needs none of the hooks below).
+(globalThis as Record<symbol, unknown>)[Symbol.for('pipewall.app')] = {
+  attach,
+  shutdown: closeContext,
+  ingest: (request: IngestRequest) =>
+    handleIngest(getContext(), request).catch((error: unknown) => Response.json(unexpected(error, INGEST_PATH), { status: 500 }))
+};
 
 const authenticate: Handle = async ({ event, resolve }) => {
   event.locals.user = null;
@@ -42,7 +50,11 @@ export const handle = sequence(authenticate, logRequests);
 
 export const handleError: HandleServerError = ({ error, event, status }) => {
   if (status === 404) return { message: 'Not found' };
-  const id = crypto.randomUUID();
-  getContext().log.error({ err: error, id, path: event.url.pathname }, 'unexpected error');
-  return { message: 'Something went wrong. Quote this id if you report it.', id };
+  return unexpected(error, event.url.pathname);
 };
+
+function unexpected(error: unknown, path: string): App.Error {
+  const id = crypto.randomUUID();
+  getContext().log.error({ err: error, id, path }, 'unexpected error');
+  return { message: 'Something went wrong. Quote this id if you report it.', id };
+}

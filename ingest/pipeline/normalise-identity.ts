@@ -35,8 +35,13 @@ export function normaliseEmail(raw: string): NormalisedEmail | null {
 
 /** E.164, or null when the number is not valid (or has no country code and no region is known). */
 export function normalisePhone(raw: string, defaultRegion?: CountryCode): string | null {
-  const parsed = parsePhoneNumberFromString(raw.trim(), defaultRegion);
-  return parsed?.isValid() ? parsed.number : null;
+  try {
+    const parsed = parsePhoneNumberFromString(raw.trim(), defaultRegion);
+    return parsed?.isValid() ? parsed.number : null;
+  } catch {
+    // An unknown default region makes the library throw; without a region the number is weak.
+    return null;
+  }
 }
 
 export interface ContactSignals {

@@ -6,7 +6,7 @@
  *
  * Flags: --no-demo, --port N, --host H, --data-dir D.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ import { createEventSource, createSimulator, replayHistory } from '../../ingest/
 import { createClickHouse } from '../lib/server/db/clickhouse';
 import { findServerBinary, CLICKHOUSE_PACKAGES, startLocalClickHouse, type LocalClickHouse } from '../lib/server/db/local-server';
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
+import { INGEST_PATH, serveIngest, type IngestRequest } from '../lib/server/ingest-endpoint';
 import { assignDemoLeads, seedDemo, type DemoCredentials } from '../lib/server/demo';
 import { ensureAptPackages } from './apt';
 import { ensureBuild } from './build';
@@ -22,6 +23,8 @@ import { ensureBuild } from './build';
 interface AppRuntime {
   attach(server: HttpServer): { close(): Promise<void> | void };
   shutdown(): Promise<void>;
+  /** POST /api/v1/events: the route's handleIngest in the bundle (src/hooks.server.ts). */
+  ingest(request: IngestRequest): Promise<Response>;
 }
 
 const say = (line: string) => console.log(`pipewall: ${line}`);
@@ -104,13 +107,18 @@ async function main(): Promise<void> {
     // Ingest enforces its own (larger) limit; adapter-node's default 512 KB would cut it short.
     BODY_SIZE_LIMIT: process.env.BODY_SIZE_LIMIT ?? String(8 * 1024 * 1024)
   });
-  const { handler } = (await import(pathToFileURL(resolve('build/handler.js')).href)) as {
-    handler: Parameters<typeof createServer>[1];
-  };
+  const { handler } = (await import(pathToFileURL(resolve('build/handler.js')).href)) as { handler: RequestListener };
   const app = (globalThis as Record<symbol, AppRuntime | undefined>)[Symbol.for('pipewall.app')];
-  if (!app) fail('build/handler.js did not register the app runtime (hooks.server.ts)');
+  if (!app?.ingest) fail('build/handler.js did not register the app runtime (hooks.server.ts)');
 
-  const server = createServer(handler);
+  // Ingest is the hot path (agents post continuously): it goes straight to the app's
+  // handleIngest, ahead of adapter-node's static files, SvelteKit's routing and the session
+  // hooks; every other request, and ingest under `vite dev`, takes SvelteKit's route.
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?', 1)[0];
+    if (req.method === 'POST' && path === INGEST_PATH && !process.env.TMP_VIA_KIT) void serveIngest(req, res, (r) => app.ingest(r));
+    else handler(req, res);
+  });
   const io = app.attach(server);
   await new Promise<void>((ok, reject) => {
     server.once('error', reject);

@@ -1,3 +1,6 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { createIdentityResolver, type IdentityResolver } from '../../../ingest/pipeline/resolve-identity';
+import { join } from 'node:path';
 import { createApiKeyVerifier } from './auth/api-key';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit';
 import type { ServerConfig } from './config';
@@ -6,6 +9,7 @@ import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
 import { createBatchWriter, type BatchWriter } from '../../../ingest/sink/clickhouse-writer';
+import { openSpool } from '../../../ingest/sink/spool';
 
 /** Abuse limits; each is one per process, so the counts are shared by every request. */
 export interface AppLimits {
@@ -29,7 +33,8 @@ export interface AppContext {
   fanout: WallFanout;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
   limits: AppLimits;
-  /** Stop intake, flush the writer, close ClickHouse. */
+  identity: IdentityResolver;
+  /** Stop intake, flush the writer (into the spool if ClickHouse is down), close ClickHouse. */
   close(): Promise<void>;
 }
 
@@ -41,13 +46,31 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     password: config.CLICKHOUSE_PASSWORD
   });
   const fanout = createWallFanout({ clickhouse, log });
+  // Per database, so rows spooled for one database are never replayed into another. The
+  // directory is this process's alone (openSpool locks it): several processes, or replicas, each
+  // need their own INGEST_SPOOL_DIR; a second one on the same directory fails here at start.
+  const spoolDir = join(config.INGEST_SPOOL_DIR, config.CLICKHOUSE_DATABASE);
+  const spool = openSpool<EventRow>(spoolDir, {
+    maxBytes: config.INGEST_SPOOL_MAX_BYTES,
+    onCorrupt: (file, line) => log.error({ spoolDir, file, line }, 'damaged spool record skipped; segment kept as *.corrupt')
+  });
+  if (spool.pendingRows() > 0) {
+    log.warn({ spoolDir, rows: spool.pendingRows() }, 'events left in the ingest spool by an earlier run; replaying');
+  }
   const writer = createBatchWriter<EventRow>({
     insert: (rows) => insertEventRows(clickhouse, rows),
     maxRows: config.INGEST_FLUSH_ROWS,
     maxDelayMs: config.INGEST_FLUSH_MS,
     maxBuffered: config.INGEST_MAX_BUFFERED_ROWS,
+    spool,
+    // Replayed rows reach the wall too, once they are in ClickHouse.
     onCommitted: (rows) => fanout.publishCommitted(rows),
-    onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying')
+    onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying'),
+    onSpooled: (rows, err) => {
+      if (err) log.error({ err, rows, spoolDir }, 'ClickHouse did not take a batch; acknowledged from the local spool');
+    },
+    onReplayed: (rows) => log.info({ rows, left: spool.pendingRows() }, 'spooled events replayed into ClickHouse'),
+    onReplayFailed: (err) => log.warn({ err, rows: spool.pendingRows() }, 'spool replay failed; retrying')
   });
   return {
     config,
@@ -57,6 +80,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     fanout,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
+    identity: createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined }),
     async close() {
       await writer.close();
       fanout.stop();

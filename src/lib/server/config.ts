@@ -25,6 +25,21 @@ export const configSchema = z.object({
   INGEST_FLUSH_MS: int(50),
   /** Rows held in memory waiting for ClickHouse; beyond it the endpoint answers 429. */
   INGEST_MAX_BUFFERED_ROWS: int(50_000),
+  /**
+   * Local spool for batches ClickHouse did not take (issue 4): they are fsynced here before the
+   * 2xx and replayed when ClickHouse answers again, or by the next start. The process uses the
+   * subdirectory named after CLICKHOUSE_DATABASE, so a spool is never replayed into another
+   * database. One process per directory: it locks it, and a second process pointed at the same
+   * one refuses to start; give each process (or replica) its own directory on local disk.
+   */
+  INGEST_SPOOL_DIR: z.string().min(1).default('.data/spool'),
+  /**
+   * Disk the spool may fill; beyond it ingest answers 503 instead of filling the disk. 512 MiB
+   * holds about 1.3 M events at ~400 B each: over 40 min of an outage at 500 events/s.
+   */
+  INGEST_SPOOL_MAX_BYTES: int(512 * 1024 * 1024),
+  /** ISO country whose national phone numbers (no +country code) count as strong identities. */
+  INGEST_DEFAULT_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/).optional(),
   /** How long a validated API key is trusted without asking ClickHouse again (revocation delay). */
   API_KEY_CACHE_MS: int(5_000),
   /**

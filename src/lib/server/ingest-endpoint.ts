@@ -1,20 +1,37 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError, IngestResponse, RejectedItem } from '../contracts/ingest';
 import { parseBody } from '../../../ingest/pipeline/parse-body';
 import { validateEvent } from '../../../ingest/pipeline/validate-event';
 import type { AppContext } from './app-context';
-import { toEventRow, type EventRow } from './db/queries/events';
+import type { AgentEvent } from '../contracts/events';
+import { mergeEventRow, toEventRow, type EventRow } from './db/queries/events';
+import type { Resolution } from '../../../ingest/pipeline/resolve-identity';
 import { OverloadedError, ShuttingDownError, StoreUnavailableError } from './errors';
+
+/** What handleIngest reads of a request: a web Request (SvelteKit's route), or Node's (`serveIngest`). */
+export interface IngestRequest {
+  headers: Pick<Headers, 'get'>;
+  body: ReadableStream<Uint8Array> | null;
+}
 
 /**
  * POST /api/v1/events, hosted in the app process. The API key decides the organisation.
- * 200: every item stored. 400: the body was unreadable, or some items were invalid (listed by
- * index; the valid ones in the same request are stored and counted in `accepted`).
+ * 200: every item stored (committed in ClickHouse, or fsynced to the local spool that replays
+ * into it; see clickhouse-writer.ts). 400: the body was unreadable, or some items were invalid
+ * (listed by index; the valid ones in the same request are stored and counted in `accepted`).
  * 401 bad key, 413 too large, 429 too many requests for this key (`rate_limited`) or buffer full
- * (`overloaded`), 503 ClickHouse unavailable: retry later with the same event ids, which the
- * ledger folds.
+ * (`overloaded`), 503 ClickHouse unavailable and the spool full, or the key not checkable during
+ * an outage: retry later with the same event ids, which the ledger folds.
  */
-export async function handleIngest(ctx: AppContext, request: Request, now = Date.now): Promise<Response> {
-  const identity = await ctx.verifyApiKey(bearerToken(request.headers.get('authorization')));
+export async function handleIngest(ctx: AppContext, request: IngestRequest, now = Date.now): Promise<Response> {
+  let identity: Awaited<ReturnType<AppContext['verifyApiKey']>>;
+  try {
+    identity = await ctx.verifyApiKey(bearerToken(request.headers.get('authorization')));
+  } catch (err) {
+    // A key not in the cache needs ClickHouse; during an outage it cannot be checked (issue 4).
+    ctx.log.warn({ err }, 'ingest key lookup failed');
+    return apiError(503, 'store_unavailable', 'the ingest key could not be checked; retry with the same event ids', 5);
+  }
   if (!identity) return apiError(401, 'unauthorized', 'send a valid ingest key as "Authorization: Bearer <key>"');
   // Before the body is read: a refused request costs no parsing and stores nothing.
   const limit = ctx.limits.ingestPerKey.consume(identity.keyId);
@@ -39,13 +56,24 @@ export async function handleIngest(ctx: AppContext, request: Request, now = Date
   }
 
   const receivedAt = now();
-  const rows: EventRow[] = [];
+  const valid: AgentEvent[] = [];
   const rejected: RejectedItem[] = [];
   parsed.value.forEach((item, index) => {
     const result = validateEvent(item);
-    if (result.ok) rows.push(toEventRow(result.value, identity.orgId, receivedAt));
+    if (result.ok) valid.push(result.value);
     else rejected.push({ index, code: result.code, field: result.field, message: result.message });
   });
+
+  // One person, one lead: enrichment and merges are stored before anything is acknowledged.
+  let resolution: Resolution;
+  try {
+    resolution = await ctx.identity.resolve(identity.orgId, valid);
+  } catch (err) {
+    ctx.log.warn({ err, orgId: identity.orgId }, 'identity resolution failed');
+    return apiError(503, 'store_unavailable', 'contact details could not be resolved; retry with the same event ids', 5);
+  }
+  const rows: EventRow[] = valid.map((e, i) => toEventRow(e, identity.orgId, receivedAt, resolution.derived[i]));
+  for (const merge of resolution.merges) rows.push(mergeEventRow(identity.orgId, merge, receivedAt));
 
   try {
     await ctx.writer.write(rows);
@@ -58,7 +86,7 @@ export async function handleIngest(ctx: AppContext, request: Request, now = Date
     }
     throw err;
   }
-  const body: IngestResponse = { accepted: rows.length, rejected };
+  const body: IngestResponse = { accepted: valid.length, rejected };
   return Response.json(body, { status: rejected.length > 0 ? 400 : 200 });
 }
 
@@ -80,7 +108,7 @@ const tooLarge = (message: string) => apiError(413, 'too_large', message);
  * The body as text, stopping at `maxBytes` (counted after gzip decoding, so a small compressed
  * body cannot expand without bound). null when too large.
  */
-async function readBody(request: Request, maxBytes: number): Promise<string | null | Error> {
+async function readBody(request: IngestRequest, maxBytes: number): Promise<string | null | Error> {
   if (!request.body) return '';
   let stream: ReadableStream<Uint8Array> = request.body;
   const encoding = (request.headers.get('content-encoding') ?? '').toLowerCase();
@@ -104,4 +132,101 @@ async function readBody(request: Request, maxBytes: number): Promise<string | nu
     return new Error(`could not read body: ${(err as Error).message}`);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The path the production entry serves with `serveIngest`, before SvelteKit's handler. */
+export const INGEST_PATH = '/api/v1/events';
+
+/**
+ * POST /api/v1/events straight from node:http, for the production entry (src/bin/start.ts):
+ * `ingest` (the app's handleIngest, the same one the SvelteKit route calls) answers the request.
+ * This skips what a key-only endpoint does not need on every request: adapter-node's static-file
+ * lookups and web Request, SvelteKit's routing and the session hooks (the endpoint takes API
+ * keys, never sessions). Headers and body are read as adapter-node reads them (Node's parsed
+ * headers; no body without a content type), so handleIngest's limits and gzip apply unchanged.
+ */
+export async function serveIngest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ingest: (request: IngestRequest) => Promise<Response>
+): Promise<void> {
+  try {
+    let response: Response;
+    try {
+      response = await ingest(nodeIngestRequest(req));
+    } catch {
+      // The app's ingest answers unexpected errors itself (logged, 500); this is the last resort.
+      response = Response.json({ message: 'Something went wrong.' }, { status: 500 });
+    }
+    const body = Buffer.from(await response.arrayBuffer());
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => (headers[name] = value));
+    headers['content-length'] = String(body.length);
+    res.writeHead(response.status, headers);
+    res.end(body);
+  } catch {
+    // Never rejects (the caller does not wait): a response that cannot be written ends the socket.
+    res.destroy();
+  }
+}
+
+/**
+ * What handleIngest reads of a request, over Node's request without building a web Request
+ * (with its abort signal and header list, about a quarter of the per-request cost here).
+ */
+function nodeIngestRequest(req: IncomingMessage): IngestRequest {
+  const parsed = req.headers;
+  const headers = {
+    get(name: string): string | null {
+      const value = parsed[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    }
+  };
+  return { headers, body: hasBody(req) ? bodyStream(req) : null };
+}
+
+/** adapter-node's rule, so both paths read the same bodies: none without a content type or length. */
+function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (!h['content-type']) return false;
+  const length = Number(h['content-length']);
+  if (length === 0) return false;
+  return Number.isFinite(length) || h['transfer-encoding'] !== undefined || req.httpVersionMajor !== 1;
+}
+
+/**
+ * The body as a web stream with backpressure, as adapter-node makes it; cancelling it (body too
+ * large) drops the request. A request cut off before its end errors the stream, so the reader
+ * never waits forever.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        controller.error(err);
+      };
+      req.on('error', fail);
+      req.on('close', () => fail(new Error('the request ended before its body did')));
+      req.on('end', () => {
+        if (settled) return;
+        settled = true;
+        controller.close();
+      });
+      req.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        controller.enqueue(chunk);
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+    },
+    pull() {
+      req.resume();
+    },
+    cancel(reason) {
+      settled = true;
+      req.destroy(reason instanceof Error ? reason : undefined);
+    }
+  });
 }

@@ -6,6 +6,9 @@ import { countLeadsByStage } from '../../../src/lib/server/db/queries/wall';
 import { createIdentityResolver } from '../../../ingest/pipeline/resolve-identity';
 import { buildMessage, buildStageChanged } from '../../fixtures/events';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
+import { createTestContext, ingestRequest } from '../../helpers/app';
+import { seedOrganisation } from '../../helpers/seed';
+import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -97,5 +100,24 @@ describe('identity resolution', () => {
     const second = createIdentityResolver(db.client);
     expect(await ingest(second, org, batch)).toEqual([]);
     expect(await ingest(second, org, [enriched('z', { email: 'X@corp.com' })])).toEqual([expect.objectContaining({ into: 'x', merged: 'z' })]);
+  });
+
+  it('merges through the ingest API: the merge is an event on the surviving lead and the wall counts one lead', async () => {
+    const ctx = createTestContext(db);
+    try {
+      const org = await seedOrganisation(db.client, 'Identity API Org');
+      const send = async (events: AgentEvent[]) => (await handleIngest(ctx, ingestRequest(org.apiKey, events))).json();
+      await send([buildStageChanged({ leadId: 'wa', stage: 'qualified' }), enriched('wa', { phone: '+34 612 34 56 78' })]);
+      expect(await send([buildStageChanged({ leadId: 'mail', stage: 'enquired', channel: 'email' }), enriched('mail', { email: 'p@q.es', phone: '+34612345678' })])).toEqual({
+        accepted: 2,
+        rejected: []
+      });
+      // One lead, whose current stage is its latest stage event across both histories.
+      expect(await countLeadsByStage(db.client, org.orgId)).toEqual({ enquired: 1, qualified: 0, booked: 0, attended: 0, won: 0, lost: 0 });
+      const merge = (await leadTimeline(db.client, org.orgId, 'wa')).find((e) => e.type === 'leads_merged');
+      expect(merge).toMatchObject({ actor: 'system', summary: 'Same phone as lead mail: merged into this lead' });
+    } finally {
+      await ctx.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
 import type { SqlFragment } from './sql';
 
 export type { ClickHouseClient };
@@ -76,4 +77,62 @@ export async function serverVersion(client: ClickHouseClient): Promise<string> {
   const rows = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
   const [row] = await rows.json<{ v: string }>();
   return row?.v ?? 'unknown';
+}
+
+const TSV_SPECIAL = /[\\\t\n\r]/;
+const TSV_SPECIAL_ALL = /[\\\t\n\r]/g;
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * One TabSeparated field: backslash, tab, line feed and carriage return escaped (TSV's escapes,
+ * which ClickHouse undoes on read; a raw \r ending the first row makes 18.16 refuse the whole
+ * insert, code 117). test/integration/db/tsv-fuzz.test.ts checks this against the server. Every
+ * other character goes as UTF-8, lone surrogates as U+FFFD. Numbers
+ * must be finite (TSV has no null), and are written as JS prints them: callers round Decimal
+ * columns first (18.16 refuses more decimals than the scale, and exponents).
+ */
+export function tsvField(value: unknown): string {
+  if (typeof value === 'string') return TSV_SPECIAL.test(value) ? value.replace(TSV_SPECIAL_ALL, (c) => TSV_ESCAPES[c] as string) : value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`cannot insert ${value} as TSV`);
+    return String(value);
+  }
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  throw new TypeError(`cannot insert a ${value === null ? 'null' : typeof value} as TSV`);
+}
+
+/** Rows as TabSeparated text, one line per row, fields in `columns` order. */
+export function renderTsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  // Arrays joined once: repeated `+=` builds deep string ropes that cost more to flatten.
+  const lines = new Array<string>(rows.length + 1);
+  const fields = new Array<string>(columns.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as Record<string, unknown>;
+    for (let c = 0; c < columns.length; c++) fields[c] = tsvField(row[columns[c] as string]);
+    lines[r] = fields.join('\t');
+  }
+  lines[rows.length] = '';
+  return lines.join('\n');
+}
+
+/**
+ * Insert rows rendered as TabSeparated in JS: the same rows as `insertRows`, but cheaper for both
+ * this process and the server than JSONEachRow (clickhouse-18.16.md §10: 1.3–1.7× end to end).
+ * Every row must carry every listed column; a missing one throws before anything is sent.
+ */
+export async function insertRowsTsv(
+  client: ClickHouseClient,
+  table: string,
+  columns: readonly string[],
+  rows: readonly Record<string, unknown>[]
+): Promise<void> {
+  if (rows.length === 0) return;
+  const body = Buffer.from(renderTsv(columns, rows), 'utf8');
+  await client.insert({
+    table,
+    values: Readable.from([body], { objectMode: false }),
+    format: 'TabSeparated',
+    columns: [...columns] as [string, ...string[]]
+  });
 }

@@ -99,6 +99,13 @@ export interface StartOptions {
   /** Directory for data and logs; created if missing, reused across starts. */
   dataDir: string;
   readyTimeoutMs?: number;
+  /**
+   * Fixed ports instead of fresh free ones, so a server stopped and started again on the same
+   * dataDir is reachable at the same URL (the ClickHouse outage test restarts it under a client).
+   */
+  httpPort?: number;
+  tcpPort?: number;
+  interserverPort?: number;
 }
 
 export async function startLocalClickHouse(options: StartOptions): Promise<LocalClickHouse> {
@@ -110,7 +117,9 @@ export async function startLocalClickHouse(options: StartOptions): Promise<Local
   for (const d of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dataDir, d), { recursive: true });
   stopOrphan(dataDir);
 
-  const [http, tcp, inter] = [await freePort(), await freePort(), await freePort()];
+  const http = options.httpPort ?? (await freePort());
+  const tcp = options.tcpPort ?? (await freePort());
+  const inter = options.interserverPort ?? (await freePort());
   const logFile = join(dataDir, 'server.log');
   const errorLogFile = join(dataDir, 'server.err.log');
   rmSync(errorLogFile, { force: true });
