@@ -1,11 +1,13 @@
 import type { z } from 'zod';
 import { agentEventSchema, eventTypes, type AgentEvent } from '../../src/lib/contracts/events';
+import { UnparsableLine } from './parse-body';
 import { ok, reject, type StepResult } from './results';
 
 const knownTypes = new Set<string>(eventTypes);
 
 /** Validate one item of a request against the shared contract; the first problem is reported. */
 export function validateEvent(item: unknown): StepResult<AgentEvent> {
+  if (item instanceof UnparsableLine) return reject('invalid_json', `line ${item.line}`, item.message);
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return reject('not_an_object', '', 'each event must be a JSON object');
   }

@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // hooks; every other request, and ingest under `vite dev`, takes SvelteKit's route.
   const server = createServer((req, res) => {
     const path = req.url?.split('?', 1)[0];
-    if (req.method === 'POST' && path === INGEST_PATH && !process.env.TMP_VIA_KIT) void serveIngest(req, res, (r) => app.ingest(r));
+    if (req.method === 'POST' && path === INGEST_PATH) void serveIngest(req, res, (r) => app.ingest(r));
     else handler(req, res);
   });
   const io = app.attach(server);

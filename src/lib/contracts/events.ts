@@ -36,8 +36,18 @@ const idSchema = z
   .max(128)
   .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
 
-/** ISO-8601 with an explicit zone (Z or ±hh:mm); a zone-less time is ambiguous. */
-const instantSchema = z.iso.datetime({ offset: true });
+/** The ledger stores epoch milliseconds as UInt64, and the app's dates stay in 1970..2099. */
+const EARLIEST_MS = 0;
+const LATEST_MS = Date.UTC(2100, 0, 1);
+
+/**
+ * ISO-8601 with an explicit zone (Z or ±hh:mm); a zone-less time is ambiguous. Bounded to
+ * 1970..2099: before 1970 cannot be stored, and such dates are clock errors, not history.
+ */
+const instantSchema = z.iso.datetime({ offset: true }).refine((v) => {
+  const ms = Date.parse(v);
+  return ms >= EARLIEST_MS && ms < LATEST_MS;
+}, 'must be between 1970-01-01 and 2099-12-31');
 
 /** ISO 4217 code, upper case. */
 const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'use a 3-letter ISO 4217 code such as EUR');

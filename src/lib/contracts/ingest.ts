@@ -6,7 +6,8 @@ export const rejectCodes = [
   'unknown_type',
   'invalid_field',
   'unknown_field',
-  'missing_field'
+  'missing_field',
+  'invalid_json'
 ] as const;
 export type RejectCode = (typeof rejectCodes)[number];
 

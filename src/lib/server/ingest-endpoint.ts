@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError, IngestResponse, RejectedItem } from '../contracts/ingest';
-import { parseBody } from '../../../ingest/pipeline/parse-body';
+import { bodyFormat, parseBody } from '../../../ingest/pipeline/parse-body';
 import { validateEvent } from '../../../ingest/pipeline/validate-event';
 import type { AppContext } from './app-context';
 import type { AgentEvent } from '../contracts/events';
@@ -19,7 +19,7 @@ export interface IngestRequest {
  * 200: every item stored (committed in ClickHouse, or fsynced to the local spool that replays
  * into it; see clickhouse-writer.ts). 400: the body was unreadable, or some items were invalid
  * (listed by index; the valid ones in the same request are stored and counted in `accepted`).
- * 401 bad key, 413 too large, 429 too many requests for this key (`rate_limited`) or buffer full
+ * 401 bad key, 413 too large, 415 not JSON/NDJSON or not gzip/identity encoded, 429 too many requests for this key (`rate_limited`) or buffer full
  * (`overloaded`), 503 ClickHouse unavailable and the spool full, or the key not checkable during
  * an outage: retry later with the same event ids, which the ledger folds.
  */
@@ -42,14 +42,24 @@ export async function handleIngest(ctx: AppContext, request: IngestRequest, now 
     return apiError(429, 'rate_limited', message, seconds);
   }
 
+  const contentType = request.headers.get('content-type') ?? '';
+  const format = bodyFormat(contentType);
+  if (!format) {
+    const sent = contentType ? `"${contentType.slice(0, 100)}"` : 'none';
+    return apiError(415, 'unsupported_media_type', `send Content-Type: application/json or application/x-ndjson (got ${sent})`);
+  }
+  const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity' && encoding !== 'gzip') {
+    return apiError(415, 'unsupported_encoding', `Content-Encoding must be gzip or absent (got "${encoding.slice(0, 100)}")`);
+  }
   const maxBytes = ctx.config.INGEST_MAX_BYTES;
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > maxBytes) return tooLarge(`body is larger than ${maxBytes} bytes`);
-  const text = await readBody(request, maxBytes);
+  const text = await readBody(request, encoding === 'gzip', maxBytes);
   if (text === null) return tooLarge(`body is larger than ${maxBytes} bytes`);
   if (text instanceof Error) return apiError(400, 'bad_body', text.message);
 
-  const parsed = parseBody(text, request.headers.get('content-type') ?? '');
+  const parsed = parseBody(text, format);
   if (!parsed.ok) return apiError(400, 'bad_body', parsed.message);
   if (parsed.value.length > ctx.config.INGEST_MAX_EVENTS) {
     return tooLarge(`at most ${ctx.config.INGEST_MAX_EVENTS} events per request`);
@@ -106,14 +116,13 @@ const tooLarge = (message: string) => apiError(413, 'too_large', message);
 
 /**
  * The body as text, stopping at `maxBytes` (counted after gzip decoding, so a small compressed
- * body cannot expand without bound). null when too large.
+ * body cannot expand without bound). null when too large; an Error for a body that is cut off,
+ * not gzip when it says so, or not UTF-8 (nothing is stored with silently replaced characters).
  */
-async function readBody(request: IngestRequest, maxBytes: number): Promise<string | null | Error> {
+async function readBody(request: IngestRequest, gzip: boolean, maxBytes: number): Promise<string | null | Error> {
   if (!request.body) return '';
   let stream: ReadableStream<Uint8Array> = request.body;
-  const encoding = (request.headers.get('content-encoding') ?? '').toLowerCase();
-  if (encoding === 'gzip') stream = stream.pipeThrough(new DecompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>);
-  else if (encoding !== '' && encoding !== 'identity') return new Error(`unsupported content-encoding ${encoding}`);
+  if (gzip) stream = stream.pipeThrough(new DecompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = stream.getReader();
@@ -129,10 +138,18 @@ async function readBody(request: IngestRequest, maxBytes: number): Promise<strin
       chunks.push(value);
     }
   } catch (err) {
-    return new Error(`could not read body: ${(err as Error).message}`);
+    const what = gzip ? 'gzip body could not be decoded' : 'could not read body';
+    return new Error(`${what}: ${(err as Error).message}`);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return utf8.decode(Buffer.concat(chunks));
+  } catch {
+    return new Error('body is not valid UTF-8');
+  }
 }
+
+/** Strict: invalid UTF-8 is refused rather than stored as U+FFFD; a leading BOM is dropped. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The path the production entry serves with `serveIngest`, before SvelteKit's handler. */
 export const INGEST_PATH = '/api/v1/events';

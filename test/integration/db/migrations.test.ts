@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRows, queryRows } from '../../../src/lib/server/db/clickhouse';
 import { migrate, migrations } from '../../../src/lib/server/db/migrations';
 import { sql } from '../../../src/lib/server/db/sql';
+import { insertEventRows, MAX_MONTHS_PER_INSERT, partitionMonth, toEventRow } from '../../../src/lib/server/db/queries/events';
+import { buildMessage } from '../../fixtures/events';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 
 let db: TestDatabase;
@@ -85,5 +87,24 @@ describe('migrate', () => {
     const back = await queryRows<Record<string, unknown>>(db.client, sql`SELECT * FROM events`);
     // UInt64 comes back as a string and Decimal as a number (clickhouse-18.16.md §8.3).
     expect(back).toEqual([row]);
+  });
+});
+
+describe('the events partition key', () => {
+  it('is the month partitionMonth computes, so insertEventRows groups rows as ClickHouse partitions them', async () => {
+    await migrate(db.client);
+    const instants = [0, 999, Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.UTC(2000, 1, 29, 12), Date.UTC(2026, 2, 29, 1, 30), Date.UTC(2099, 11, 31, 23, 59, 59, 999)];
+    const rows = instants.map((ms, i) => toEventRow(buildMessage({ eventId: `p${i}`, occurredAt: new Date(ms).toISOString() }), 'org-p', 1));
+    // More months than one insert may span, so this goes as several inserts.
+    for (let m = 0; m < MAX_MONTHS_PER_INSERT + 5; m++) {
+      rows.push(toEventRow(buildMessage({ eventId: `m${m}`, occurredAt: new Date(Date.UTC(2020, m, 1)).toISOString() }), 'org-p', 1));
+    }
+    await insertEventRows(db.client, rows);
+    const stored = await queryRows<{ event_id: string; occurred_at: string; partition: string }>(
+      db.client,
+      sql`SELECT event_id, occurred_at, _partition_id AS partition FROM events WHERE org_id = 'org-p'`
+    );
+    expect(stored).toHaveLength(rows.length);
+    for (const r of stored) expect(Number(r.partition)).toBe(partitionMonth(Number(r.occurred_at)));
   });
 });

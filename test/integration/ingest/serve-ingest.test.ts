@@ -1,15 +1,15 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { queryRows } from '../../../src/lib/server/db/clickhouse';
-import { handleIngest, INGEST_PATH, serveIngest } from '../../../src/lib/server/ingest-endpoint';
+import { handleIngest, INGEST_PATH } from '../../../src/lib/server/ingest-endpoint';
 import { sql } from '../../../src/lib/server/db/sql';
 import { buildMessage, buildStageChanged } from '../../fixtures/events';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 import { createTestContext } from '../../helpers/app';
 import { seedOrganisation, type SeededOrg } from '../../helpers/seed';
+import { listenIngest, type IngestServer } from '../../helpers/ingest-server';
 
 /**
  * The production entry serves POST /api/v1/events with `serveIngest` (Node's request, no web
@@ -19,7 +19,7 @@ import { seedOrganisation, type SeededOrg } from '../../helpers/seed';
 let db: TestDatabase;
 let ctx: AppContext;
 let org: SeededOrg;
-let server: Server;
+let server: IngestServer;
 let port: number;
 let inFlight = 0;
 
@@ -27,23 +27,18 @@ beforeAll(async () => {
   db = await createTestDatabase('serve_ingest_test');
   ctx = createTestContext(db, { INGEST_MAX_EVENTS: '10', INGEST_MAX_BYTES: '4096' });
   org = await seedOrganisation(db.client, 'Serve Ingest Org');
-  server = createServer(
-    (req, res) =>
-      void serveIngest(req, res, async (r) => {
-        inFlight++;
-        try {
-          return await handleIngest(ctx, r);
-        } finally {
-          inFlight--;
-        }
-      })
-  );
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  port = (server.address() as AddressInfo).port;
+  server = await listenIngest(async (r) => {
+    inFlight++;
+    try {
+      return await handleIngest(ctx, r);
+    } finally {
+      inFlight--;
+    }
+  });
+  port = server.port;
 });
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((ok) => server?.close(ok));
+  await server?.close();
   await ctx?.close();
   await db?.drop();
 });

@@ -143,8 +143,46 @@ export function mergeEventRow(orgId: string, merge: { into: string; merged: stri
 }
 
 /** Rendered as TSV, not JSONEachRow: cheaper here and in ClickHouse (clickhouse-18.16.md §10). */
+/**
+ * The ledger is partitioned by month of `occurred_at`, and each insert makes one part per month
+ * it touches. Modern ClickHouse refuses an insert block spanning more than
+ * `max_partitions_per_insert_block` (100) partitions, which would make a backfill batch a poison
+ * batch (retried, spooled, replayed, refused forever); 18.16 has no such limit but still pays a
+ * part per month. So a batch is sent as inserts of at most this many months each.
+ */
+export const MAX_MONTHS_PER_INSERT = 50;
+
+/** UTC year*100+month of an epoch-ms time, as the partition key `toYYYYMM(toDateTime(…))` computes it. */
+export function partitionMonth(ms: number): number {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+}
+
+/**
+ * Rows grouped so that each group spans at most `maxMonths` partitions, in month order. One group
+ * (the rows as given) in the usual case of a batch within a few months.
+ */
+export function groupByPartition(rows: readonly EventRow[], maxMonths = MAX_MONTHS_PER_INSERT): (readonly EventRow[])[] {
+  const byMonth = new Map<number, EventRow[]>();
+  for (const row of rows) {
+    const month = partitionMonth(Number(row.occurred_at));
+    const list = byMonth.get(month);
+    if (list) list.push(row);
+    else byMonth.set(month, [row]);
+  }
+  if (byMonth.size <= maxMonths) return [rows];
+  const months = [...byMonth.keys()].sort((a, b) => a - b);
+  const groups: EventRow[][] = [];
+  for (let i = 0; i < months.length; i += maxMonths) groups.push(months.slice(i, i + maxMonths).flatMap((m) => byMonth.get(m) ?? []));
+  return groups;
+}
+
+/**
+ * Store rows in the ledger. A batch over many months goes as several inserts; if one fails after
+ * another committed, the writer retries the whole batch, and the copies fold by event_id.
+ */
 export async function insertEventRows(client: ClickHouseClient, rows: readonly EventRow[]): Promise<void> {
-  await insertRowsTsv(client, 'events', EVENT_COLUMNS, rows);
+  for (const group of groupByPartition(rows)) await insertRowsTsv(client, 'events', EVENT_COLUMNS, group);
 }
 
 /**
