@@ -214,7 +214,9 @@ async function main(): Promise<void> {
     await migrate(client);
     const org = await seedOrganisation(client, 'Bench Org');
     ensureBuild((l) => console.log(l));
-    app = spawn(process.execPath, ['--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(port)], {
+    // The same flags as `npm start` (package.json): a larger young generation halves the time the
+    // server spends in scavenges under ingest load (about +10 % events/s measured here).
+    app = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(port)], {
       // The per-key request limit is lifted: this measures throughput, and 8 senders of 500-event
       // batches on one key can pass the default 50 requests/s. Run as `node --import tsx` (not
       // the tsx CLI, which forks) so app.pid is the server, for its CPU and memory.

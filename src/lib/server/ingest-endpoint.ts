@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError, IngestResponse, RejectedItem } from '../contracts/ingest';
 import { bodyFormat, parseBody } from '../../../ingest/pipeline/parse-body';
@@ -141,15 +142,13 @@ async function readBody(request: IngestRequest, gzip: boolean, maxBytes: number)
     const what = gzip ? 'gzip body could not be decoded' : 'could not read body';
     return new Error(`${what}: ${(err as Error).message}`);
   }
-  try {
-    return utf8.decode(Buffer.concat(chunks));
-  } catch {
-    return new Error('body is not valid UTF-8');
-  }
+  // Strict: invalid UTF-8 is refused rather than stored as U+FFFD. isUtf8 + toString is several
+  // times cheaper here than a fatal TextDecoder (measured: 8 % of server CPU under load).
+  const bytes = Buffer.concat(chunks);
+  if (!isUtf8(bytes)) return new Error('body is not valid UTF-8');
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a leading BOM is not part of the JSON
 }
-
-/** Strict: invalid UTF-8 is refused rather than stored as U+FFFD; a leading BOM is dropped. */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The path the production entry serves with `serveIngest`, before SvelteKit's handler. */
 export const INGEST_PATH = '/api/v1/events';

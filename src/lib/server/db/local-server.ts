@@ -138,7 +138,10 @@ export async function startLocalClickHouse(options: StartOptions): Promise<Local
     `--interserver_http_port=${inter}`,
     '--listen_host=127.0.0.1'
   ];
-  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+  // server must outlive the app's shutdown flush (it is stopped by stop(), last). A parent killed
+  // with SIGKILL leaves it running; the next start finds it by server.pid and kills it.
+  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore', detached: true });
   if (child.pid === undefined) throw new LocalClickHouseError(`could not run ${binary}`);
   const pid = child.pid;
   writeFileSync(join(dataDir, 'server.pid'), String(pid));
