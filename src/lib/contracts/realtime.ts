@@ -1,4 +1,4 @@
-import type { StageCounts, TickerItem, WallSnapshot } from './wall';
+import type { StageCounts, TickerItem, WallKpis, WallSnapshot } from './wall';
 
 /**
  * socket.io event maps, used as the type parameters of both the server and the client socket
@@ -11,6 +11,7 @@ export interface ServerToClientEvents {
   /** Newly committed events, newest first. */
   'events:ingested': (items: TickerItem[]) => void;
   'stages:counted': (counts: StageCounts) => void;
+  'kpis:computed': (kpis: WallKpis) => void;
 }
 
 /** Refusals use the HTTP words: not_found also covers "exists, but in another organisation". */

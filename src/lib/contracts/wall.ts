@@ -31,10 +31,26 @@ export const tickerItemSchema = z.object({
 });
 export type TickerItem = z.infer<typeof tickerItemSchema>;
 
+export const wallKpisSchema = z.object({
+  /** Leads whose first event happened in the last hour. */
+  newLeadsLastHour: z.number(),
+  /** Leads first seen in the KPI window (the last `windowMs`). */
+  leadsInWindow: z.number(),
+  /** Of those, the share that reached qualified or beyond (0..1; 0 when there are none). */
+  qualificationRate: z.number(),
+  /** Of those, the share that reached booked or beyond. */
+  bookingRate: z.number(),
+  /** Won deal value since 00:00 UTC, per currency, largest first. */
+  wonToday: z.array(z.object({ currency: z.string(), value: z.number(), deals: z.number() })),
+  windowMs: z.number()
+});
+export type WallKpis = z.infer<typeof wallKpisSchema>;
+
 export const wallSnapshotSchema = z.object({
   stageCounts: stageCountsSchema,
   /** Newest first. */
   ticker: z.array(tickerItemSchema),
+  kpis: wallKpisSchema,
   /** epoch milliseconds when the server built it */
   at: z.number()
 });

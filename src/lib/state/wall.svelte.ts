@@ -1,9 +1,11 @@
 import {
   stageCountsSchema,
   tickerItemSchema,
+  wallKpisSchema,
   wallSnapshotSchema,
   type StageCounts,
   type TickerItem,
+  type WallKpis,
   type WallSnapshot
 } from '$lib/contracts/wall';
 import type { RealtimeSocket } from '$lib/realtime/client';
@@ -64,6 +66,7 @@ export class WallState {
   });
   /** Newest first, at most TICKER_LIMIT rows, unique by eventId. */
   ticker = $state.raw<TickerItem[]>([]);
+  kpis = $state.raw<WallKpis | undefined>(undefined);
   status = $state<ConnectionStatus>('connecting');
   /** False until the first successful connect, so the badge can tell connecting from reconnecting. */
   hasConnected = $state(false);
@@ -82,6 +85,12 @@ export class WallState {
   applySnapshot(snapshot: WallSnapshot): void {
     this.stageCounts = { ...snapshot.stageCounts };
     this.ticker = mergeTicker([], snapshot.ticker);
+    this.kpis = snapshot.kpis;
+    this.lastUpdateAt = this.#now();
+  }
+
+  applyKpis(kpis: WallKpis): void {
+    this.kpis = kpis;
     this.lastUpdateAt = this.#now();
   }
 
@@ -144,6 +153,11 @@ export class WallState {
       if (parsed.success) this.applyCounts(parsed.data);
       else reportBadPayload('stages:counted', parsed.error);
     };
+    const onKpis = (payload: WallKpis) => {
+      const parsed = wallKpisSchema.safeParse(payload);
+      if (parsed.success) this.applyKpis(parsed.data);
+      else reportBadPayload('kpis:computed', parsed.error);
+    };
 
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
@@ -151,6 +165,7 @@ export class WallState {
     socket.on('wall:snapshotted', onSnapshotted);
     socket.on('events:ingested', onIngested);
     socket.on('stages:counted', onCounted);
+    socket.on('kpis:computed', onKpis);
     if (socket.connected) onConnect();
 
     return () => {
@@ -161,6 +176,7 @@ export class WallState {
       socket.off('wall:snapshotted', onSnapshotted);
       socket.off('events:ingested', onIngested);
       socket.off('stages:counted', onCounted);
+      socket.off('kpis:computed', onKpis);
     };
   }
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userRoom, wallRoom, type AckResult, type ClientToServerEvents, type ServerToClientEvents } from '../../../src/lib/contracts/realtime';
-import type { TickerItem, WallSnapshot } from '../../../src/lib/contracts/wall';
+import type { TickerItem, WallKpis, WallSnapshot } from '../../../src/lib/contracts/wall';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
 import { attachRealtime, disconnectSessions } from '../../../src/lib/server/realtime/server';
@@ -47,10 +47,11 @@ afterAll(async () => {
 function watch(headers: Record<string, string>, room?: string) {
   const socket: ClientSocket = connect(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false });
   sockets.push(socket);
-  const seen = { snapshots: [] as WallSnapshot[], ticker: [] as TickerItem[], error: undefined as Error | undefined };
+  const seen = { snapshots: [] as WallSnapshot[], ticker: [] as TickerItem[], kpis: [] as WallKpis[], error: undefined as Error | undefined };
   if (room) socket.on('connect', () => socket.emit('room:join', room, () => {}));
   socket.on('wall:snapshotted', (s) => seen.snapshots.push(s));
   socket.on('events:ingested', (items) => seen.ticker.push(...items));
+  socket.on('kpis:computed', (kpis) => seen.kpis.push(kpis));
   socket.on('connect_error', (err) => (seen.error = err));
   return { socket, seen };
 }
@@ -78,6 +79,16 @@ describe('wall socket', () => {
     await waitFor(() => b.seen.ticker.find((t) => t.eventId === theirs.eventId), 2_000, 'B’s event on B’s socket');
     expect(a.seen.ticker.map((t) => t.summary)).not.toContain('B secret');
     expect(b.seen.ticker.map((t) => t.summary)).not.toContain('A booked');
+  });
+
+  it('pushes recomputed KPI tiles after events commit, counting only its own organisation', async () => {
+    const a = watch(cookie(orgA), wallRoom(orgA.orgId));
+    const before = (await waitFor(() => a.seen.snapshots[0], 5_000, 'snapshot')).kpis.newLeadsLastHour;
+    const fresh = [buildStageChanged({ leadId: 'lead-kpi-1' }), buildStageChanged({ leadId: 'lead-kpi-2' })];
+    expect((await handleIngest(ctx, ingestRequest(orgA.apiKey, fresh))).status).toBe(200);
+    expect((await handleIngest(ctx, ingestRequest(orgB.apiKey, [buildStageChanged({ leadId: 'lead-kpi-b' })]))).status).toBe(200);
+    const pushed = await waitFor(() => a.seen.kpis.find((k) => k.newLeadsLastHour === before + 2), 3_000, 'KPI push with the two new leads');
+    expect(pushed.leadsInWindow).toBeGreaterThanOrEqual(2);
   });
 
   it('a reconnecting client gets a fresh snapshot that includes what it missed', async () => {

@@ -4,6 +4,7 @@ import { wallRoom } from '../../contracts/realtime';
 import type { WallSnapshot } from '../../contracts/wall';
 import type { ClickHouseClient } from '../db/clickhouse';
 import { tickerItemFromRow, type EventRow } from '../db/queries/events';
+import { wallKpis } from '../db/queries/kpis';
 import { countLeadsByStage, latestEvents } from '../db/queries/wall';
 import type { Logger } from '../log';
 
@@ -13,26 +14,50 @@ export const TICKER_LENGTH = 30;
 
 /**
  * Turns committed events into per-organisation pushes. Ticker items go out as deltas at once
- * (one broadcast per org per batch: io.to(room) encodes once for all sockets); stage counts need
- * a query, so they are recomputed at most once per `recountIntervalMs` per organisation however
- * fast events arrive. Everything goes through io.to(room), which a socket.io adapter can later
+ * (one broadcast per org per batch: io.to(room) encodes once for all sockets); stage counts and
+ * KPI tiles need a query, so each is recomputed at most once per its interval per organisation
+ * however fast events arrive. Everything goes through io.to(room), which a socket.io adapter can later
  * spread over processes.
  */
-export function createWallFanout(deps: { clickhouse: ClickHouseClient; log: Logger; recountIntervalMs?: number }) {
+export function createWallFanout(deps: {
+  clickhouse: ClickHouseClient;
+  log: Logger;
+  recountIntervalMs?: number;
+  kpiIntervalMs?: number;
+  now?: () => number;
+}) {
   const interval = deps.recountIntervalMs ?? 250;
+  const kpiInterval = deps.kpiIntervalMs ?? 1_000;
+  const now = deps.now ?? Date.now;
   let io: RealtimeServer | undefined;
-  const recountTimers = new Map<string, NodeJS.Timeout>();
+  /** Pending recomputations, one per organisation and read model: `${model}:${orgId}`. */
+  const timers = new Map<string, NodeJS.Timeout>();
 
-  async function recount(orgId: string): Promise<void> {
-    recountTimers.delete(orgId);
-    try {
-      const counts = await countLeadsByStage(deps.clickhouse, orgId);
-      io?.to(wallRoom(orgId)).emit('stages:counted', counts);
-    } catch (err) {
-      // The next batch schedules another recount; a missed one only delays the numbers.
-      deps.log.warn({ err, orgId }, 'stage recount failed');
-    }
+  /**
+   * Run `push` for `orgId` after `delayMs`, unless one is already pending: however fast events
+   * arrive, each read model is queried at most once per interval per organisation.
+   */
+  function throttle(model: string, orgId: string, delayMs: number, push: () => Promise<void>): void {
+    const key = `${model}:${orgId}`;
+    if (timers.has(key)) return;
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key);
+        push().catch((err: unknown) => {
+          // The next batch schedules another; a missed one only delays the numbers.
+          deps.log.warn({ err, orgId, model }, 'live recompute failed');
+        });
+      }, delayMs)
+    );
   }
+
+  const pushCounts = async (orgId: string) => {
+    io?.to(wallRoom(orgId)).emit('stages:counted', await countLeadsByStage(deps.clickhouse, orgId));
+  };
+  const pushKpis = async (orgId: string) => {
+    io?.to(wallRoom(orgId)).emit('kpis:computed', await wallKpis(deps.clickhouse, orgId, now()));
+  };
 
   return {
     bind(server: RealtimeServer) {
@@ -49,21 +74,21 @@ export function createWallFanout(deps: { clickhouse: ClickHouseClient; log: Logg
       for (const [orgId, orgRows] of byOrg) {
         const items = orgRows.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow);
         io.to(wallRoom(orgId)).emit('events:ingested', items);
-        if (orgRows.some((r) => r.type === 'stage_changed') && !recountTimers.has(orgId)) {
-          recountTimers.set(orgId, setTimeout(() => void recount(orgId), interval));
-        }
+        if (orgRows.some((r) => r.type === 'stage_changed')) throttle('stages', orgId, interval, () => pushCounts(orgId));
+        throttle('kpis', orgId, kpiInterval, () => pushKpis(orgId));
       }
     },
     async snapshot(orgId: string): Promise<WallSnapshot> {
-      const [stageCounts, ticker] = await Promise.all([
+      const [stageCounts, ticker, kpis] = await Promise.all([
         countLeadsByStage(deps.clickhouse, orgId),
-        latestEvents(deps.clickhouse, orgId, TICKER_LENGTH)
+        latestEvents(deps.clickhouse, orgId, TICKER_LENGTH),
+        wallKpis(deps.clickhouse, orgId, now())
       ]);
-      return { stageCounts, ticker, at: Date.now() };
+      return { stageCounts, ticker, kpis, at: now() };
     },
     stop() {
-      for (const t of recountTimers.values()) clearTimeout(t);
-      recountTimers.clear();
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
     }
   };
 }

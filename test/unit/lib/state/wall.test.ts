@@ -9,7 +9,7 @@ import {
   WallState,
   mergeTicker
 } from '$lib/state/wall.svelte';
-import { buildTickerItem } from '../../../fixtures/wall';
+import { buildKpis, buildTickerItem } from '../../../fixtures/wall';
 
 
 /** Item n was received n seconds after the base time, so a higher n is newer. */
@@ -27,7 +27,7 @@ const counts = (overrides: Partial<StageCounts> = {}): StageCounts => ({
 });
 
 function buildSnapshot(overrides: Partial<WallSnapshot> = {}): WallSnapshot {
-  return { stageCounts: counts(), ticker: [item(2), item(1)], at: 1_700_000_100_000, ...overrides };
+  return { stageCounts: counts(), ticker: [item(2), item(1)], kpis: buildKpis(), at: 1_700_000_100_000, ...overrides };
 }
 
 /** Just enough of a socket.io client socket for WallState.connect. */
@@ -200,12 +200,14 @@ describe('WallState.connect', () => {
     socket.fire('wall:snapshotted', buildSnapshot({ ticker: [item(5)] }));
     socket.fire('events:ingested', [item(6)]);
     socket.fire('stages:counted', counts({ booked: 8 }));
+    socket.fire('kpis:computed', buildKpis({ newLeadsLastHour: 99 }));
 
-    expect([wall.status, wall.hasConnected, ids(wall.ticker), wall.stageCounts]).toEqual([
+    expect([wall.status, wall.hasConnected, ids(wall.ticker), wall.stageCounts, wall.kpis?.newLeadsLastHour]).toEqual([
       'live',
       true,
       ['evt-6', 'evt-5'],
-      counts({ booked: 8 })
+      counts({ booked: 8 }),
+      99
     ]);
   });
 
@@ -276,12 +278,14 @@ describe('WallState.connect', () => {
     socket.fire('stages:counted', { enquired: 'many' });
     socket.fire('events:ingested', [{ eventId: 'evt-x' }]);
     socket.fire('wall:snapshotted', null);
+    socket.fire('kpis:computed', { newLeadsLastHour: 'lots' });
 
-    expect([wall.stageCounts, ids(wall.ticker)]).toEqual([counts(), ['evt-2', 'evt-1']]);
+    expect([wall.stageCounts, ids(wall.ticker), wall.kpis]).toEqual([counts(), ['evt-2', 'evt-1'], buildKpis()]);
     expect(vi.mocked(console.error).mock.calls.map((call) => call[0])).toEqual([
       "pipewall: dropped malformed 'stages:counted' payload",
       "pipewall: dropped malformed 'events:ingested' payload",
-      "pipewall: dropped malformed 'wall:snapshotted' payload"
+      "pipewall: dropped malformed 'wall:snapshotted' payload",
+      "pipewall: dropped malformed 'kpis:computed' payload"
     ]);
   });
 
