@@ -20,6 +20,6 @@ export const load: PageServerLoad = async ({ locals, setHeaders }) => {
     snapshot,
     org: { name: org?.name ?? locals.user.orgId },
     wallRoom: wallRoom(locals.user.orgId),
-    user: { name: locals.user.name, role: locals.user.role }
+    user: { userId: locals.user.userId, name: locals.user.name, role: locals.user.role }
   };
 };

@@ -1,3 +1,4 @@
+import type { PresenceView, Viewer } from './presence';
 import type { StageCounts, TickerItem, WallKpis, WallSnapshot } from './wall';
 
 /**
@@ -12,6 +13,8 @@ export interface ServerToClientEvents {
   'events:ingested': (items: TickerItem[]) => void;
   'stages:counted': (counts: StageCounts) => void;
   'kpis:computed': (kpis: WallKpis) => void;
+  /** Everyone of the organisation connected now, with what each tab is looking at. */
+  'presence:changed': (viewers: Viewer[]) => void;
 }
 
 /** Refusals use the HTTP words: not_found also covers "exists, but in another organisation". */
@@ -23,11 +26,15 @@ export interface ClientToServerEvents {
    * `connect`. The server decides from the session, never from the name alone.
    */
   'room:join': (room: string, ack: (result: AckResult) => void) => void;
+  /** What this tab shows now (the wall, the lead list, one lead), for the others' presence. */
+  'presence:viewing': (view: PresenceView, ack: (result: AckResult) => void) => void;
 }
 
 /** Room names, built here so no handler formats them by hand. */
 export const wallRoom = (orgId: string) => `wall:${orgId}`;
 export const userRoom = (userId: string) => `user:${userId}`;
+/** Every socket of an organisation, joined at the handshake; never asked for with room:join. */
+export const presenceRoom = (orgId: string) => `presence:${orgId}`;
 
 export type Room = { kind: 'wall'; orgId: string } | { kind: 'user'; userId: string };
 

@@ -7,6 +7,7 @@ import type { ServerConfig } from './config';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
+import { createPresence, type Presence } from './realtime/presence';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
 import { createBatchWriter, type BatchWriter } from '../../../ingest/sink/clickhouse-writer';
 import { openSpool } from '../../../ingest/sink/spool';
@@ -31,6 +32,7 @@ export interface AppContext {
   clickhouse: ClickHouseClient;
   writer: BatchWriter<EventRow>;
   fanout: WallFanout;
+  presence: Presence;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
   limits: AppLimits;
   identity: IdentityResolver;
@@ -46,6 +48,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     password: config.CLICKHOUSE_PASSWORD
   });
   const fanout = createWallFanout({ clickhouse, log });
+  const presence = createPresence({ log });
   // Per database, so rows spooled for one database are never replayed into another. The
   // directory is this process's alone (openSpool locks it): several processes, or replicas, each
   // need their own INGEST_SPOOL_DIR; a second one on the same directory fails here at start.
@@ -78,12 +81,14 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     clickhouse,
     writer,
     fanout,
+    presence,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
     identity: createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined }),
     async close() {
       await writer.close();
       fanout.stop();
+      presence.stop();
       await clickhouse.close();
     }
   };

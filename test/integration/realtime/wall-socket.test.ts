@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userRoom, wallRoom, type AckResult, type ClientToServerEvents, type ServerToClientEvents } from '../../../src/lib/contracts/realtime';
+import type { Viewer } from '../../../src/lib/contracts/presence';
 import type { TickerItem, WallKpis, WallSnapshot } from '../../../src/lib/contracts/wall';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
@@ -151,5 +152,41 @@ describe('wall socket', () => {
 
     expect(await disconnectSessions(io, user.userId)).toBe(1);
     await waitFor(() => !other.socket.connected, 2_000, 'second socket closed');
+  });
+
+  it('shares presence within the organisation: who is connected and which lead each tab shows', async () => {
+    const maya = await seedUser(db.client, orgA.orgId, 'manager');
+    const raj = await seedUser(db.client, orgA.orgId, 'rep');
+    const outsider = await seedUser(db.client, orgB.orgId, 'manager');
+    const lists = { maya: [] as Viewer[][], outsider: [] as Viewer[][] };
+    const m = watch(cookie(maya));
+    m.socket.on('presence:changed', (v) => lists.maya.push(v));
+    const o = watch(cookie(outsider));
+    o.socket.on('presence:changed', (v) => lists.outsider.push(v));
+    const r = watch(cookie(raj));
+    await waitFor(() => m.socket.connected && r.socket.connected && o.socket.connected, 5_000, 'connected');
+    expect(await r.socket.timeout(5_000).emitWithAck('presence:viewing', { page: 'lead', leadId: 'lead-42' })).toEqual({ ok: true });
+    expect(await r.socket.timeout(5_000).emitWithAck('presence:viewing', { page: 'lead', leadId: 'not an id' } as never)).toEqual({
+      ok: false,
+      code: 'bad_request'
+    });
+
+    const seen = await waitFor(
+      () => lists.maya.at(-1)?.find((v) => v.userId === raj.userId && v.views.some((view) => view.page === 'lead' && view.leadId === 'lead-42')),
+      2_000,
+      'Raj on lead-42 in Maya’s presence list'
+    );
+    expect(seen.role).toBe('rep');
+    expect(lists.maya.at(-1)?.map((v) => v.userId)).toContain(maya.userId);
+    // Organisation B sees its own people only.
+    await waitFor(() => lists.outsider.length > 0, 2_000, 'outsider presence');
+    const outsiderSees = lists.outsider.flat().map((v) => v.userId);
+    expect(outsiderSees).toContain(outsider.userId);
+    expect(outsiderSees).not.toContain(raj.userId);
+    expect(outsiderSees).not.toContain(maya.userId);
+
+    // Leaving is seen too.
+    r.socket.close();
+    await waitFor(() => lists.maya.at(-1) && !lists.maya.at(-1)?.some((v) => v.userId === raj.userId), 2_000, 'Raj gone');
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { parseRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
+import { presenceViewSchema, type PresenceView } from '../../contracts/presence';
+import { parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
 import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
@@ -11,6 +12,8 @@ import type { RealtimeServer } from './wall-fanout';
 export interface SocketData {
   user: SessionUser;
   sessionId: string;
+  /** What the tab shows, as it last said (presence). */
+  view?: PresenceView;
 }
 
 /**
@@ -80,8 +83,20 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
   });
   io.on('connection', (socket) => {
     const { user } = socket.data as SocketData;
-    // The user's own room only; everything else is asked for with room:join and checked.
-    void socket.join(userRoom(user.userId));
+    // The user's own room and the organisation's presence; everything else is asked for with
+    // room:join and checked.
+    void socket.join([userRoom(user.userId), presenceRoom(user.orgId)]);
+    ctx.presence.changed(user.orgId);
+    socket.on('disconnect', () => ctx.presence.changed(user.orgId));
+    socket.on('presence:viewing', (view, ack) => {
+      answer(ctx, ack, 'presence:viewing', () => {
+        const parsed = presenceViewSchema.safeParse(view);
+        if (!parsed.success) return Promise.resolve({ ok: false, code: 'bad_request' });
+        (socket.data as SocketData).view = parsed.data;
+        ctx.presence.changed(user.orgId);
+        return Promise.resolve({ ok: true });
+      });
+    });
     socket.on('room:join', (name, ack) => {
       answer(ctx, ack, 'room:join', async () => {
         const room = parseRoom(name);
@@ -100,5 +115,6 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
     });
   });
   ctx.fanout.bind(io);
+  ctx.presence.bind(io);
   return io;
 }
