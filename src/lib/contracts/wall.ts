@@ -42,7 +42,19 @@ export const wallKpisSchema = z.object({
   bookingRate: z.number(),
   /** Won deal value since 00:00 UTC, per currency, largest first. */
   wonToday: z.array(z.object({ currency: z.string(), value: z.number(), deals: z.number() })),
-  windowMs: z.number()
+  windowMs: z.number(),
+  /** Arrivals per minute over the last hour, oldest first, for the live-rate sparklines. */
+  activity: z.object({
+    /** Start of the first bucket, epoch ms. */
+    from: z.number(),
+    bucketMs: z.number(),
+    /** Events received per bucket (each event once). */
+    events: z.array(z.number()),
+    /** Of those, customer messages (the demand the agents answer). */
+    inbound: z.array(z.number()),
+    /** Events, and customer messages, received in the 60 s up to now (the tile's figure). */
+    lastMinute: z.object({ events: z.number(), inbound: z.number() })
+  })
 });
 export type WallKpis = z.infer<typeof wallKpisSchema>;
 

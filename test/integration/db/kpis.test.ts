@@ -56,10 +56,29 @@ describe('wallKpis', () => {
     // Another organisation's activity must not count.
     await insertEventRows(db.client, [stage('A', 'enquired', 5 * MIN), won('X', 5000, 'EUR', MIN)].map((e) => toEventRow(e, 'org-other', NOW)));
     // The duplicate again in a separate insert (another part), as a retried batch would be.
-    await insertEventRows(db.client, [toEventRow(won('C', 100, 'EUR', 2 * 60 * MIN, 'won-dup'), org, NOW + 5)]);
+    await insertEventRows(db.client, [toEventRow(won('C', 100, 'EUR', 2 * 60 * MIN, 'won-dup'), org, NOW)]);
+    // A customer message that arrived five minutes ago and again (a retry) a minute ago: counted
+    // once, at its first arrival; and one an hour and a half ago (outside the sparkline).
+    const inbound: AgentEvent = { type: 'message', eventId: 'in-1', leadId: 'C', occurredAt: at(5 * MIN), channel: 'sms', direction: 'inbound', text: 'hi' };
+    await insertEventRows(db.client, [toEventRow(inbound, org, NOW - 5 * MIN), toEventRow(inbound, org, NOW - MIN)]);
+    await insertEventRows(db.client, [toEventRow({ ...inbound, eventId: 'in-old' }, org, NOW - 90 * MIN)]);
 
     const kpis = await wallKpis(db.client, org, NOW);
-    expect(kpis).toEqual({
+    // Minute buckets: the last is the minute holding NOW; 5 minutes ago is 5 buckets earlier.
+    const perMinute = new Array<number>(60).fill(0);
+    const inboundPerMinute = new Array<number>(60).fill(0);
+    perMinute[59] = 12; // 7 stage changes and 5 distinct deals (the duplicate once), all received at NOW
+    perMinute[54] = 1;
+    inboundPerMinute[54] = 1;
+    expect(kpis.activity).toEqual({
+      from: NOW - 59 * MIN,
+      bucketMs: MIN,
+      events: perMinute,
+      inbound: inboundPerMinute,
+      // (NOW - 60 s, NOW]: the 12 received at NOW; the message first arrived five minutes ago.
+      lastMinute: { events: 12, inbound: 0 }
+    });
+    expect({ ...kpis, activity: undefined }).toEqual({
       newLeadsLastHour: 1,
       leadsInWindow: 3,
       qualificationRate: 2 / 3,
@@ -68,7 +87,8 @@ describe('wallKpis', () => {
         { currency: 'EUR', value: 150.5, deals: 2 },
         { currency: 'USD', value: 30, deals: 1 }
       ],
-      windowMs: 7 * DAY
+      windowMs: 7 * DAY,
+      activity: undefined
     });
   });
 
@@ -79,7 +99,8 @@ describe('wallKpis', () => {
       qualificationRate: 0,
       bookingRate: 0,
       wonToday: [],
-      windowMs: 7 * DAY
+      windowMs: 7 * DAY,
+      activity: { from: NOW - 59 * MIN, bucketMs: MIN, events: new Array(60).fill(0), inbound: new Array(60).fill(0), lastMinute: { events: 0, inbound: 0 } }
     });
   });
 });

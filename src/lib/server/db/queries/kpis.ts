@@ -41,6 +41,7 @@ export async function wallKpis(client: ClickHouseClient, orgId: string, now: num
           LIMIT 1 BY event_id
         ) GROUP BY currency ORDER BY value DESC`
   );
+  const activity = await recentActivity(client, orgId, now);
   const inWindow = Number(leads?.in_window ?? 0);
   const share = (n: string | undefined) => (inWindow > 0 ? Number(n ?? 0) / inWindow : 0);
   return {
@@ -49,6 +50,44 @@ export async function wallKpis(client: ClickHouseClient, orgId: string, now: num
     qualificationRate: share(leads?.qualified),
     bookingRate: share(leads?.booked),
     wonToday: won.map((w) => ({ currency: w.currency, value: Number(w.value), deals: Number(w.deals) })),
-    windowMs
+    windowMs,
+    activity
   };
+}
+
+const BUCKET_MS = 60_000;
+const BUCKETS = 60;
+
+/**
+ * Events received per minute over the last hour (by arrival, not occurred_at: this is the live
+ * load on the agents). The current, partial minute is the last bucket.
+ */
+async function recentActivity(client: ClickHouseClient, orgId: string, now: number): Promise<WallKpis['activity']> {
+  const from = (Math.floor(now / BUCKET_MS) - (BUCKETS - 1)) * BUCKET_MS;
+  // An event counts once, at its first arrival: a retried copy received a minute later is not
+  // more load on the agents.
+  const rows = await queryRows<{ bucket: string; events: string; inbound: string; last_events: string; last_inbound: string }>(
+    client,
+    sql`SELECT intDiv(first - ${from}, ${BUCKET_MS}) AS bucket, count() AS events, countIf(actor = 'customer') AS inbound,
+               countIf(first > ${now - BUCKET_MS}) AS last_events, countIf(first > ${now - BUCKET_MS} AND actor = 'customer') AS last_inbound
+        FROM (
+          SELECT event_id, min(received_at) AS first, any(actor) AS actor
+          FROM events
+          WHERE org_id = ${orgId} AND received_at >= ${from} AND received_at <= ${now}
+          GROUP BY event_id
+        )
+        GROUP BY bucket`
+  );
+  const events = new Array<number>(BUCKETS).fill(0);
+  const inbound = new Array<number>(BUCKETS).fill(0);
+  const lastMinute = { events: 0, inbound: 0 };
+  for (const r of rows) {
+    lastMinute.events += Number(r.last_events);
+    lastMinute.inbound += Number(r.last_inbound);
+    const i = Number(r.bucket);
+    if (i < 0 || i >= BUCKETS) continue;
+    events[i] = Number(r.events);
+    inbound[i] = Number(r.inbound);
+  }
+  return { from, bucketMs: BUCKET_MS, events, inbound, lastMinute };
 }
