@@ -27,13 +27,15 @@ export const permissions = [
   'leads:view-all',
   'leads:view-own',
   'leads:assign',
+  /** Acknowledge, snooze or claim an exception the system raised. */
+  'exceptions:act',
   'users:manage',
   'api-keys:manage'
 ] as const;
 export type Permission = (typeof permissions)[number];
 
 const grants: Record<Role, readonly Permission[]> = {
-  manager: ['wall:view', 'leads:view-all', 'leads:assign'],
+  manager: ['wall:view', 'leads:view-all', 'leads:assign', 'exceptions:act'],
   revops: ['wall:view'],
   rep: ['leads:view-own'],
   admin: ['users:manage', 'api-keys:manage']

@@ -99,3 +99,44 @@ export const dropOffLeadSchema = z.object({
   agentId: z.string()
 });
 export type DropOffLead = z.infer<typeof dropOffLeadSchema>;
+
+/** The wall's window choices; `custom` takes explicit from/to days. */
+export const funnelPresets = ['today', '7d', '30d', 'custom'] as const;
+export const funnelPresetSchema = z.enum(funnelPresets);
+export type FunnelPreset = z.infer<typeof funnelPresetSchema>;
+/** The wall's default view, the one pushed over the socket. */
+export const DEFAULT_FUNNEL_PRESET: FunnelPreset = '7d';
+/** A booking a month after the first message still counts as that enquiry converting. */
+export const DEFAULT_CONVERSION_WINDOW_MS = 30 * 86_400_000;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The query for a preset at `now`: today (since 00:00 UTC), the last 7 or 30 days, or `custom`
+ * from the start of day `from` to the end of day `to` (UTC, "YYYY-MM-DD"). Undefined when a
+ * custom range is missing or backwards.
+ */
+export function funnelQueryFor(
+  preset: FunnelPreset,
+  now: number,
+  custom: { from?: string; to?: string } = {}
+): FunnelQuery | undefined {
+  const to = now + 1; // [from, to): include events at `now`
+  const conversionWindowMs = DEFAULT_CONVERSION_WINDOW_MS;
+  if (preset === 'today') return { from: Math.floor(now / DAY_MS) * DAY_MS, to, conversionWindowMs, asOf: now };
+  if (preset === '7d') return { from: now - 7 * DAY_MS, to, conversionWindowMs, asOf: now };
+  if (preset === '30d') return { from: now - 30 * DAY_MS, to, conversionWindowMs, asOf: now };
+  const from = Date.parse(`${custom.from ?? ''}T00:00:00Z`);
+  const end = Date.parse(`${custom.to ?? ''}T00:00:00Z`) + DAY_MS;
+  const parsed = funnelQuerySchema.safeParse({ from, to: end, conversionWindowMs, asOf: now });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** What the wall's funnel panel shows: the result and the window it was computed for. */
+export const funnelViewSchema = z.object({
+  preset: funnelPresetSchema,
+  from: z.number(),
+  to: z.number(),
+  result: funnelResultSchema
+});
+export type FunnelView = z.infer<typeof funnelViewSchema>;

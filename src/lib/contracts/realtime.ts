@@ -1,5 +1,7 @@
+import type { AtRiskDeal, ExceptionActionRequest } from './exceptions';
+import type { FunnelView } from './funnel';
 import type { PresenceView, Viewer } from './presence';
-import type { StageCounts, TickerItem, WallKpis, WallSnapshot } from './wall';
+import type { ExceptionsDelta, StageCounts, TickerItem, WallKpis, WallSnapshot } from './wall';
 
 /**
  * socket.io event maps, used as the type parameters of both the server and the client socket
@@ -13,6 +15,11 @@ export interface ServerToClientEvents {
   'events:ingested': (items: TickerItem[]) => void;
   'stages:counted': (counts: StageCounts) => void;
   'kpis:computed': (kpis: WallKpis) => void;
+  /** The funnel for the default window, recomputed after stage changes. */
+  'funnel:computed': (funnel: FunnelView) => void;
+  /** Exceptions that became true, stopped being true, or changed (e.g. someone claimed one). */
+  'exceptions:changed': (delta: ExceptionsDelta) => void;
+  'at-risk:ranked': (deals: AtRiskDeal[]) => void;
   /** Everyone of the organisation connected now, with what each tab is looking at. */
   'presence:changed': (viewers: Viewer[]) => void;
 }
@@ -28,6 +35,8 @@ export interface ClientToServerEvents {
   'room:join': (room: string, ack: (result: AckResult) => void) => void;
   /** What this tab shows now (the wall, the lead list, one lead), for the others' presence. */
   'presence:viewing': (view: PresenceView, ack: (result: AckResult) => void) => void;
+  /** Acknowledge, snooze or claim an open exception of the caller's organisation. */
+  'exception:act': (request: ExceptionActionRequest, ack: (result: AckResult) => void) => void;
 }
 
 /** Room names, built here so no handler formats them by hand. */

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { stages } from './events';
+import { atRiskDealSchema, exceptionSchema } from './exceptions';
+import { funnelViewSchema } from './funnel';
 
 export const stageCountsSchema = z.object({
   enquired: z.number(),
@@ -63,7 +65,22 @@ export const wallSnapshotSchema = z.object({
   /** Newest first. */
   ticker: z.array(tickerItemSchema),
   kpis: wallKpisSchema,
+  /** The funnel for the default window (DEFAULT_FUNNEL_PRESET); other windows are fetched. */
+  funnel: funnelViewSchema,
+  /** Open exceptions (snoozed ones left out), oldest first. */
+  exceptions: z.array(exceptionSchema),
+  /** Open deals ranked by risk × value. */
+  atRisk: z.array(atRiskDealSchema),
   /** epoch milliseconds when the server built it */
   at: z.number()
 });
 export type WallSnapshot = z.infer<typeof wallSnapshotSchema>;
+
+/** What changed in an organisation's exceptions since the last push (ids are stable). */
+export const exceptionsDeltaSchema = z.object({
+  raised: z.array(exceptionSchema),
+  /** Ids that stopped being true, or were snoozed. */
+  cleared: z.array(z.string()),
+  changed: z.array(exceptionSchema)
+});
+export type ExceptionsDelta = z.infer<typeof exceptionsDeltaSchema>;

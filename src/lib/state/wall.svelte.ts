@@ -1,13 +1,17 @@
 import {
   stageCountsSchema,
   tickerItemSchema,
+  exceptionsDeltaSchema,
   wallKpisSchema,
   wallSnapshotSchema,
+  type ExceptionsDelta,
   type StageCounts,
   type TickerItem,
   type WallKpis,
   type WallSnapshot
 } from '$lib/contracts/wall';
+import { funnelViewSchema, type FunnelView } from '$lib/contracts/funnel';
+import { atRiskDealSchema, type AtRiskDeal, type LeadException } from '$lib/contracts/exceptions';
 import type { RealtimeSocket } from '$lib/realtime/client';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'offline';
@@ -67,6 +71,11 @@ export class WallState {
   /** Newest first, at most TICKER_LIMIT rows, unique by eventId. */
   ticker = $state.raw<TickerItem[]>([]);
   kpis = $state.raw<WallKpis | undefined>(undefined);
+  /** The default window's funnel, as the server last pushed it. */
+  funnel = $state.raw<FunnelView | undefined>(undefined);
+  /** Open exceptions, oldest first, kept by snapshot + deltas. */
+  exceptions = $state.raw<LeadException[]>([]);
+  atRisk = $state.raw<AtRiskDeal[]>([]);
   status = $state<ConnectionStatus>('connecting');
   /** False until the first successful connect, so the badge can tell connecting from reconnecting. */
   hasConnected = $state(false);
@@ -86,6 +95,29 @@ export class WallState {
     this.stageCounts = { ...snapshot.stageCounts };
     this.ticker = mergeTicker([], snapshot.ticker);
     this.kpis = snapshot.kpis;
+    this.funnel = snapshot.funnel;
+    this.exceptions = snapshot.exceptions;
+    this.atRisk = snapshot.atRisk;
+    this.lastUpdateAt = this.#now();
+  }
+
+  /** Patch the list: drop what cleared, replace what changed, add what was raised. */
+  applyExceptionsDelta(delta: ExceptionsDelta): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- scratch set local to this call, never observed
+    const gone = new Set([...delta.cleared, ...delta.changed.map((e) => e.id), ...delta.raised.map((e) => e.id)]);
+    this.exceptions = [...this.exceptions.filter((e) => !gone.has(e.id)), ...delta.changed, ...delta.raised].sort(
+      (a, b) => a.since - b.since || (a.id < b.id ? -1 : 1)
+    );
+    this.lastUpdateAt = this.#now();
+  }
+
+  applyAtRisk(deals: AtRiskDeal[]): void {
+    this.atRisk = deals;
+    this.lastUpdateAt = this.#now();
+  }
+
+  applyFunnel(funnel: FunnelView): void {
+    this.funnel = funnel;
     this.lastUpdateAt = this.#now();
   }
 
@@ -158,6 +190,21 @@ export class WallState {
       if (parsed.success) this.applyKpis(parsed.data);
       else reportBadPayload('kpis:computed', parsed.error);
     };
+    const onFunnel = (payload: FunnelView) => {
+      const parsed = funnelViewSchema.safeParse(payload);
+      if (parsed.success) this.applyFunnel(parsed.data);
+      else reportBadPayload('funnel:computed', parsed.error);
+    };
+    const onExceptions = (payload: ExceptionsDelta) => {
+      const parsed = exceptionsDeltaSchema.safeParse(payload);
+      if (parsed.success) this.applyExceptionsDelta(parsed.data);
+      else reportBadPayload('exceptions:changed', parsed.error);
+    };
+    const onAtRisk = (payload: AtRiskDeal[]) => {
+      const parsed = atRiskDealSchema.array().safeParse(payload);
+      if (parsed.success) this.applyAtRisk(parsed.data);
+      else reportBadPayload('at-risk:ranked', parsed.error);
+    };
 
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
@@ -166,6 +213,9 @@ export class WallState {
     socket.on('events:ingested', onIngested);
     socket.on('stages:counted', onCounted);
     socket.on('kpis:computed', onKpis);
+    socket.on('funnel:computed', onFunnel);
+    socket.on('exceptions:changed', onExceptions);
+    socket.on('at-risk:ranked', onAtRisk);
     if (socket.connected) onConnect();
 
     return () => {
@@ -177,6 +227,9 @@ export class WallState {
       socket.off('events:ingested', onIngested);
       socket.off('stages:counted', onCounted);
       socket.off('kpis:computed', onKpis);
+      socket.off('funnel:computed', onFunnel);
+      socket.off('exceptions:changed', onExceptions);
+      socket.off('at-risk:ranked', onAtRisk);
     };
   }
 }

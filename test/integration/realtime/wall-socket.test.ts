@@ -4,7 +4,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userRoom, wallRoom, type AckResult, type ClientToServerEvents, type ServerToClientEvents } from '../../../src/lib/contracts/realtime';
 import type { Viewer } from '../../../src/lib/contracts/presence';
-import type { TickerItem, WallKpis, WallSnapshot } from '../../../src/lib/contracts/wall';
+import type { ExceptionsDelta, TickerItem, WallKpis, WallSnapshot } from '../../../src/lib/contracts/wall';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
 import { attachRealtime, disconnectSessions } from '../../../src/lib/server/realtime/server';
@@ -188,5 +188,49 @@ describe('wall socket', () => {
     // Leaving is seen too.
     r.socket.close();
     await waitFor(() => lists.maya.at(-1) && !lists.maya.at(-1)?.some((v) => v.userId === raj.userId), 2_000, 'Raj gone');
+  });
+
+  it('raises an exception to every watcher, and a claim by one is pushed to the other; outsiders and read-only roles are refused', async () => {
+    const org = await seedOrganisation(db.client, 'Exceptions Org');
+    const second = await seedUser(db.client, org.orgId, 'manager');
+    const revops = await seedUser(db.client, org.orgId, 'revops');
+    const deltas: ExceptionsDelta[] = [];
+    const first = watch(cookie(org), wallRoom(org.orgId));
+    const other = watch(cookie(second), wallRoom(org.orgId));
+    other.socket.on('exceptions:changed', (d) => deltas.push(d));
+    await waitFor(() => first.seen.snapshots.length > 0 && other.seen.snapshots.length > 0, 5_000, 'snapshots');
+
+    // Qualified two days ago, and the customer never wrote since: silent after qualification.
+    const twoDaysAgo = new Date(Date.now() - 48 * 3_600_000).toISOString();
+    const qualified = buildStageChanged({ leadId: 'lead-quiet', stage: 'qualified', occurredAt: twoDaysAgo });
+    expect((await handleIngest(ctx, ingestRequest(org.apiKey, [qualified]))).status).toBe(200);
+    const raised = await waitFor(
+      () => deltas.flatMap((d) => d.raised).find((e) => e.leadId === 'lead-quiet' && e.kind === 'silent_after_qualification'),
+      5_000,
+      'the silent exception raised on the other watcher'
+    );
+    expect(raised.evidence.eventId).toBe(qualified.eventId);
+
+    const claim = { exceptionId: raised.id, leadId: raised.leadId, action: { action: 'claim' as const } };
+    const intruder = watch(cookie(orgB));
+    const readOnly = watch(cookie(revops));
+    await waitFor(() => intruder.socket.connected && readOnly.socket.connected, 5_000, 'connected');
+    expect(await intruder.socket.timeout(5_000).emitWithAck('exception:act', claim)).toEqual({ ok: false, code: 'not_found' });
+    expect(await readOnly.socket.timeout(5_000).emitWithAck('exception:act', claim)).toEqual({ ok: false, code: 'forbidden' });
+    expect(await first.socket.timeout(5_000).emitWithAck('exception:act', { ...claim, leadId: 'lead-other' })).toEqual({ ok: false, code: 'not_found' });
+
+    const started = Date.now();
+    expect(await first.socket.timeout(5_000).emitWithAck('exception:act', claim)).toEqual({ ok: true });
+    const changed = await waitFor(() => deltas.flatMap((d) => d.changed).find((e) => e.id === raised.id && e.claimed), 1_000, 'the claim on the other watcher within 1 s');
+    expect(changed.claimed?.userId).toBe(org.user.userId);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The claim is a human event in the ledger, on the lead, by that person.
+    const ticker = await waitFor(() => other.seen.ticker.find((t) => t.type === 'exception_claimed'), 2_000, 'claim in the ticker');
+    expect([ticker.leadId, ticker.actor]).toEqual(['lead-quiet', `human:${org.user.userId}`]);
+
+    // An inbound message clears it for everyone.
+    const reply = { type: 'message', eventId: `reply-${Date.now()}`, leadId: 'lead-quiet', occurredAt: new Date().toISOString(), channel: 'whatsapp', direction: 'inbound', text: 'Still interested!' };
+    expect((await handleIngest(ctx, ingestRequest(org.apiKey, [reply]))).status).toBe(200);
+    await waitFor(() => deltas.some((d) => d.cleared.includes(raised.id)), 5_000, 'cleared after the reply');
   });
 });

@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
+import { exceptionActionRequestSchema } from '../../contracts/exceptions';
 import { presenceViewSchema, type PresenceView } from '../../contracts/presence';
+import { recordExceptionAction } from '../db/queries/exceptions';
 import { parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
 import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
@@ -95,6 +97,22 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
         (socket.data as SocketData).view = parsed.data;
         ctx.presence.changed(user.orgId);
         return Promise.resolve({ ok: true });
+      });
+    });
+    socket.on('exception:act', (request, ack) => {
+      answer(ctx, ack, 'exception:act', async () => {
+        if (!can(user.role, 'exceptions:act')) return { ok: false, code: 'forbidden' };
+        const parsed = exceptionActionRequestSchema.safeParse(request);
+        if (!parsed.success) return { ok: false, code: 'bad_request' };
+        // Only an open exception of the caller's own organisation; anything else is not found.
+        const open = await ctx.fanout.openException(user.orgId, parsed.data.exceptionId);
+        if (!open || open.leadId !== parsed.data.leadId) return { ok: false, code: 'not_found' };
+        // Written straight to ClickHouse (not the ingest spool): a person is waiting on the
+        // answer, and during an outage the ack says unavailable so the click can be repeated.
+        const row = await recordExceptionAction(ctx.clickhouse, user.orgId, user.userId, open.id, open.leadId, parsed.data.action, Date.now());
+        ctx.fanout.publishCommitted([row]);
+        await ctx.fanout.refreshExceptions(user.orgId);
+        return { ok: true };
       });
     });
     socket.on('room:join', (name, ack) => {

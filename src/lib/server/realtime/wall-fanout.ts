@@ -4,6 +4,11 @@ import { wallRoom } from '../../contracts/realtime';
 import type { WallSnapshot } from '../../contracts/wall';
 import type { ClickHouseClient } from '../db/clickhouse';
 import { tickerItemFromRow, type EventRow } from '../db/queries/events';
+import { DEFAULT_FUNNEL_PRESET, funnelQueryFor, type FunnelView } from '../../contracts/funnel';
+import type { AtRiskDeal, LeadException } from '../../contracts/exceptions';
+import { atRiskDeals, findExceptions } from '../db/queries/exceptions';
+import { diffExceptions } from '../exceptions-diff';
+import { funnelSteps } from '../db/queries/funnel';
 import { wallKpis } from '../db/queries/kpis';
 import { countLeadsByStage, latestEvents } from '../db/queries/wall';
 import type { Logger } from '../log';
@@ -24,11 +29,22 @@ export function createWallFanout(deps: {
   log: Logger;
   recountIntervalMs?: number;
   kpiIntervalMs?: number;
+  /** Exceptions and at-risk: after events, at most this often per organisation. */
+  exceptionIntervalMs?: number;
+  /** Exceptions also become true with time alone (a lead goes silent): re-check this often. */
+  sweepIntervalMs?: number;
   now?: () => number;
 }) {
   const interval = deps.recountIntervalMs ?? 250;
   const kpiInterval = deps.kpiIntervalMs ?? 1_000;
   const now = deps.now ?? Date.now;
+  const exceptionInterval = deps.exceptionIntervalMs ?? 2_000;
+  const sweepInterval = deps.sweepIntervalMs ?? 30_000;
+  /** Per organisation watched here: the exceptions last pushed, and the at-risk list. */
+  const lastExceptions = new Map<string, { visible: LeadException[]; atRisk: AtRiskDeal[] }>();
+  /** One exceptions computation at a time per organisation, so diffs apply in order. */
+  const exceptionRuns = new Map<string, Promise<unknown>>();
+  const AT_RISK_SHOWN = 20;
   let io: RealtimeServer | undefined;
   /** Pending recomputations, one per organisation and read model: `${model}:${orgId}`. */
   const timers = new Map<string, NodeJS.Timeout>();
@@ -58,6 +74,60 @@ export function createWallFanout(deps: {
   const pushKpis = async (orgId: string) => {
     io?.to(wallRoom(orgId)).emit('kpis:computed', await wallKpis(deps.clickhouse, orgId, now()));
   };
+  async function defaultFunnel(orgId: string): Promise<FunnelView> {
+    const at = now();
+    const query = funnelQueryFor(DEFAULT_FUNNEL_PRESET, at);
+    if (!query) throw new Error('the default funnel window is not a valid query');
+    return { preset: DEFAULT_FUNNEL_PRESET, from: query.from, to: query.to, result: await funnelSteps(deps.clickhouse, orgId, query, at) };
+  }
+  const pushFunnel = async (orgId: string) => {
+    io?.to(wallRoom(orgId)).emit('funnel:computed', await defaultFunnel(orgId));
+  };
+
+  async function computeExceptions(orgId: string): Promise<{ visible: LeadException[]; atRisk: AtRiskDeal[] }> {
+    const at = now();
+    const all = await findExceptions(deps.clickhouse, orgId, at, undefined, { includeSnoozed: true });
+    const atRisk = await atRiskDeals(deps.clickhouse, orgId, at, AT_RISK_SHOWN, undefined, all);
+    return { visible: all.filter((e) => !e.snoozed), atRisk };
+  }
+
+  /**
+   * Recompute an organisation's exceptions and push what changed: the raised, cleared and changed
+   * ones as a delta (a claim changes one exception, not the list), and the at-risk list when it
+   * moved. Runs one at a time per organisation; resolves when pushed.
+   */
+  function refreshExceptions(orgId: string): Promise<void> {
+    const previous = exceptionRuns.get(orgId) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const before = lastExceptions.get(orgId);
+      const next = await computeExceptions(orgId);
+      lastExceptions.set(orgId, next);
+      if (!before) return; // nobody has a list to patch yet; snapshots carry the whole list
+      const diff = diffExceptions(before.visible, next.visible);
+      if (diff.raised.length + diff.cleared.length + diff.changed.length > 0) {
+        io?.to(wallRoom(orgId)).emit('exceptions:changed', { raised: diff.raised, cleared: diff.cleared.map((e) => e.id), changed: diff.changed });
+      }
+      if (JSON.stringify(before.atRisk) !== JSON.stringify(next.atRisk)) io?.to(wallRoom(orgId)).emit('at-risk:ranked', next.atRisk);
+    });
+    const settled = run.catch(() => undefined);
+    exceptionRuns.set(orgId, settled);
+    void settled.then(() => {
+      if (exceptionRuns.get(orgId) === settled) exceptionRuns.delete(orgId);
+    });
+    return run;
+  }
+
+  // Time alone makes exceptions true: sweep the organisations someone here is watching.
+  const sweep = setInterval(() => {
+    for (const orgId of lastExceptions.keys()) {
+      if (!io?.sockets.adapter.rooms.has(wallRoom(orgId))) {
+        lastExceptions.delete(orgId); // nobody watches here any more
+        continue;
+      }
+      throttle('exceptions', orgId, 0, () => refreshExceptions(orgId));
+    }
+  }, sweepInterval);
+  sweep.unref();
 
   return {
     bind(server: RealtimeServer) {
@@ -74,19 +144,37 @@ export function createWallFanout(deps: {
       for (const [orgId, orgRows] of byOrg) {
         const items = orgRows.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow);
         io.to(wallRoom(orgId)).emit('events:ingested', items);
-        if (orgRows.some((r) => r.type === 'stage_changed')) throttle('stages', orgId, interval, () => pushCounts(orgId));
+        if (orgRows.some((r) => r.type === 'stage_changed')) {
+          throttle('stages', orgId, interval, () => pushCounts(orgId));
+          throttle('funnel', orgId, kpiInterval, () => pushFunnel(orgId));
+        }
         throttle('kpis', orgId, kpiInterval, () => pushKpis(orgId));
+        if (lastExceptions.has(orgId)) throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
       }
     },
     async snapshot(orgId: string): Promise<WallSnapshot> {
-      const [stageCounts, ticker, kpis] = await Promise.all([
+      const [stageCounts, ticker, kpis, funnel, exceptions] = await Promise.all([
         countLeadsByStage(deps.clickhouse, orgId),
         latestEvents(deps.clickhouse, orgId, TICKER_LENGTH),
-        wallKpis(deps.clickhouse, orgId, now())
+        wallKpis(deps.clickhouse, orgId, now()),
+        defaultFunnel(orgId),
+        // The list deltas patch: the one last pushed here, so a snapshot and the next delta agree.
+        lastExceptions.get(orgId) ?? refreshExceptions(orgId).then(() => lastExceptions.get(orgId) ?? { visible: [], atRisk: [] })
       ]);
-      return { stageCounts, ticker, kpis, at: now() };
+      return { stageCounts, ticker, kpis, funnel, exceptions: exceptions.visible, atRisk: exceptions.atRisk, at: now() };
+    },
+    /** Someone acted on an exception: push the change now rather than at the next interval. */
+    refreshExceptions,
+    /**
+     * The open exception with this id, as watchers here last saw it (a person acts on what the
+     * wall showed them); computed when nobody watches here yet.
+     */
+    async openException(orgId: string, exceptionId: string): Promise<LeadException | undefined> {
+      const known = lastExceptions.get(orgId)?.visible ?? (await computeExceptions(orgId)).visible;
+      return known.find((e) => e.id === exceptionId);
     },
     stop() {
+      clearInterval(sweep);
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
     }

@@ -9,7 +9,8 @@ import {
   WallState,
   mergeTicker
 } from '$lib/state/wall.svelte';
-import { buildKpis, buildTickerItem } from '../../../fixtures/wall';
+import type { LeadException } from '../../../../src/lib/contracts/exceptions';
+import { buildFunnelView, buildKpis, buildTickerItem } from '../../../fixtures/wall';
 
 
 /** Item n was received n seconds after the base time, so a higher n is newer. */
@@ -27,7 +28,7 @@ const counts = (overrides: Partial<StageCounts> = {}): StageCounts => ({
 });
 
 function buildSnapshot(overrides: Partial<WallSnapshot> = {}): WallSnapshot {
-  return { stageCounts: counts(), ticker: [item(2), item(1)], kpis: buildKpis(), at: 1_700_000_100_000, ...overrides };
+  return { stageCounts: counts(), ticker: [item(2), item(1)], kpis: buildKpis(), funnel: buildFunnelView(), exceptions: [], atRisk: [], at: 1_700_000_100_000, ...overrides };
 }
 
 /** Just enough of a socket.io client socket for WallState.connect. */
@@ -299,5 +300,35 @@ describe('WallState.connect', () => {
     vi.advanceTimersByTime(REFUSED_RETRY_MS);
 
     expect([socket.listenerCount(), socket.connectCalls]).toEqual([0, 0]);
+  });
+});
+
+describe('WallState exceptions', () => {
+  const exception = (id: string, since: number, claimedBy?: string): LeadException => ({
+    id,
+    kind: 'silent_after_qualification',
+    leadId: `lead-${id}`,
+    since,
+    evidence: { eventId: `evt-${id}`, type: 'stage_changed', occurredAt: since, summary: '' },
+    words: `exception ${id}`,
+    acknowledged: null,
+    snoozed: null,
+    claimed: claimedBy ? { userId: claimedBy, at: since + 1 } : null
+  });
+
+  it('patches the list with a delta: cleared out, changed replaced, raised in, oldest first', () => {
+    const wall = new WallState(buildSnapshot({ exceptions: [exception('a', 10), exception('b', 20), exception('c', 30)] }), () => 1);
+    wall.applyExceptionsDelta({ raised: [exception('d', 5)], cleared: ['b'], changed: [exception('c', 30, 'user-9')] });
+    expect(wall.exceptions.map((e) => [e.id, e.claimed?.userId ?? null])).toEqual([
+      ['d', null],
+      ['a', null],
+      ['c', 'user-9']
+    ]);
+  });
+
+  it('ignores a clear for an id it does not hold, and never lists an id twice', () => {
+    const wall = new WallState(buildSnapshot({ exceptions: [exception('a', 10)] }), () => 1);
+    wall.applyExceptionsDelta({ raised: [exception('a', 10)], cleared: ['zzz'], changed: [] });
+    expect(wall.exceptions.map((e) => e.id)).toEqual(['a']);
   });
 });

@@ -1,0 +1,53 @@
+import { scaleLinear } from 'd3';
+import type { FunnelStep, FunnelStepFigure } from '$lib/contracts/funnel';
+import { stageLabels } from './stage-bars';
+
+export interface FunnelRow {
+  step: FunnelStep;
+  label: string;
+  count: number;
+  /** Bar length as a share of the widest (the first step), 0..1. */
+  share: number;
+  /** "52%" of the previous step; '' for the first. */
+  conversion: string;
+  /** "48%" who stopped here; '' for won or an empty step. */
+  dropOff: string;
+  dropped: number;
+  /** Of those, leads whose window is still open: they may yet move on. */
+  stillOpen: number;
+  /** "3.2 h" median from the previous step; '' when unknown. */
+  median: string;
+}
+
+/** The funnel as rows for the wall: lengths on one linear scale from zero, texts ready to show. */
+export function funnelRows(steps: readonly FunnelStepFigure[]): FunnelRow[] {
+  const largest = Math.max(1, ...steps.map((s) => s.count));
+  const x = scaleLinear().domain([0, largest]).range([0, 1]).clamp(true);
+  return steps.map((s) => ({
+    step: s.step,
+    label: stageLabels[s.step],
+    count: s.count,
+    share: x(s.count),
+    conversion: s.conversionPct === null ? '' : formatPercent(s.conversionPct),
+    dropOff: s.dropOffPct === null || s.dropped === 0 ? '' : formatPercent(s.dropOffPct),
+    dropped: s.dropped,
+    stillOpen: s.stillOpen,
+    median: s.medianMsFromPrevious === null ? '' : formatDuration(s.medianMsFromPrevious)
+  }));
+}
+
+/** Whole percent, except a decimal under 10 % where one point matters ("4.5%"). */
+export function formatPercent(pct: number): string {
+  return pct < 10 && pct > 0 ? `${pct.toFixed(1)}%` : `${Math.round(pct)}%`;
+}
+
+/** A duration in the unit a person would say: "40 s", "12 min", "3.5 h", "2.1 d". */
+export function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86_400) return `${trim(s / 3600)} h`;
+  return `${trim(s / 86_400)} d`;
+}
+
+const trim = (v: number) => (v < 10 ? v.toFixed(1).replace(/\.0$/, '') : String(Math.round(v)));

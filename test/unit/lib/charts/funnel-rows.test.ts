@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { FunnelStepFigure } from '../../../../src/lib/contracts/funnel';
+import { formatDuration, formatPercent, funnelRows } from '../../../../src/lib/charts/funnel-rows';
+
+const figure = (step: FunnelStepFigure['step'], count: number, rest: Partial<FunnelStepFigure> = {}): FunnelStepFigure => ({
+  step,
+  count,
+  conversionPct: null,
+  dropped: 0,
+  dropOffPct: null,
+  stillOpen: 0,
+  medianMsFromPrevious: null,
+  ...rest
+});
+
+describe('funnelRows', () => {
+  it('scales bars to the first step and words the figures', () => {
+    const rows = funnelRows([
+      figure('enquired', 200, { dropped: 100, dropOffPct: 50 }),
+      figure('qualified', 100, { conversionPct: 50, dropped: 96, dropOffPct: 96, stillOpen: 10, medianMsFromPrevious: 5_400_000 }),
+      figure('booked', 4, { conversionPct: 4, medianMsFromPrevious: 90_000 }),
+      figure('attended', 0, { conversionPct: 0 }),
+      figure('won', 0, { conversionPct: null })
+    ]);
+    expect(rows.map((r) => [r.label, r.share, r.conversion, r.dropOff, r.median])).toEqual([
+      ['Enquired', 1, '', '50%', ''],
+      ['Qualified', 0.5, '50%', '96%', '1.5 h'],
+      ['Booked', 0.02, '4.0%', '', '2 min'],
+      ['Attended', 0, '0%', '', ''],
+      ['Won', 0, '', '', '']
+    ]);
+    expect(rows[1]?.stillOpen).toBe(10);
+  });
+
+  it('draws an empty funnel as zero-length bars, not NaN', () => {
+    expect(funnelRows([figure('enquired', 0), figure('qualified', 0)]).map((r) => r.share)).toEqual([0, 0]);
+  });
+});
+
+describe('formatting', () => {
+  it.each([
+    [40_000, '40 s'],
+    [12 * 60_000, '12 min'],
+    [3.5 * 3_600_000, '3.5 h'],
+    [3 * 3_600_000, '3 h'],
+    [14 * 3_600_000, '14 h'],
+    [2.1 * 86_400_000, '2.1 d']
+  ])('says %d ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('keeps one decimal under 10 %', () => {
+    expect([formatPercent(4.46), formatPercent(52.4), formatPercent(0)]).toEqual(['4.5%', '52%', '0%']);
+  });
+});
