@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exceptionEventTypes } from './exceptions';
 
 /** A lead folded from its events, as lists and detail pages show it. */
 export interface LeadSummary {
@@ -33,6 +34,12 @@ export interface TimelineEntry {
 }
 
 /** Human events: written by people in the app, never accepted from agents' API keys. */
-export const humanEventTypes = ['lead_assigned'] as const;
+export const humanEventTypes = ['lead_assigned', ...Object.values(exceptionEventTypes)] as const;
+
+/**
+ * Ledger events about the record rather than the customer: who owns a lead, who claimed an
+ * alert, merges. They are history, but never "the last thing that happened" with a customer.
+ */
+export const bookkeepingEventTypes: readonly string[] = [...humanEventTypes, 'leads_merged'];
 
 export const assignLeadSchema = z.object({ ownerId: z.string().min(1).max(128) });

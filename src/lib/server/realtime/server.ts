@@ -109,9 +109,10 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
         if (!open || open.leadId !== parsed.data.leadId) return { ok: false, code: 'not_found' };
         // Written straight to ClickHouse (not the ingest spool): a person is waiting on the
         // answer, and during an outage the ack says unavailable so the click can be repeated.
-        const row = await recordExceptionAction(ctx.clickhouse, user.orgId, user.userId, open.id, open.leadId, parsed.data.action, Date.now());
+        const at = Date.now();
+        const row = await recordExceptionAction(ctx.clickhouse, user.orgId, user.userId, open.id, open.leadId, parsed.data.action, at);
+        ctx.fanout.actedOnException(user.orgId, open.id, { userId: user.userId, at }, parsed.data.action);
         ctx.fanout.publishCommitted([row]);
-        await ctx.fanout.refreshExceptions(user.orgId);
         return { ok: true };
       });
     });

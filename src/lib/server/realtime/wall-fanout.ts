@@ -5,7 +5,7 @@ import type { WallSnapshot } from '../../contracts/wall';
 import type { ClickHouseClient } from '../db/clickhouse';
 import { tickerItemFromRow, type EventRow } from '../db/queries/events';
 import { DEFAULT_FUNNEL_PRESET, funnelQueryFor, type FunnelView } from '../../contracts/funnel';
-import type { AtRiskDeal, LeadException } from '../../contracts/exceptions';
+import type { AtRiskDeal, ExceptionAction, LeadException } from '../../contracts/exceptions';
 import { atRiskDeals, findExceptions } from '../db/queries/exceptions';
 import { diffExceptions } from '../exceptions-diff';
 import { funnelSteps } from '../db/queries/funnel';
@@ -163,8 +163,30 @@ export function createWallFanout(deps: {
       ]);
       return { stageCounts, ticker, kpis, funnel, exceptions: exceptions.visible, atRisk: exceptions.atRisk, at: now() };
     },
-    /** Someone acted on an exception: push the change now rather than at the next interval. */
-    refreshExceptions,
+    /**
+     * Someone's action on an exception was stored: patch the list watchers have and push that at
+     * once (a claim must reach the room within a second, and recomputing every exception takes
+     * longer on a large ledger), then recompute soon to confirm. The patch sets the same mark,
+     * with the same time, that the recomputation folds from the stored event, so the two agree.
+     */
+    actedOnException(orgId: string, exceptionId: string, mark: { userId: string; at: number }, action: ExceptionAction): void {
+      const known = lastExceptions.get(orgId);
+      const current = known?.visible.find((e) => e.id === exceptionId);
+      if (known && current) {
+        const patched: LeadException | null =
+          action.action === 'claim'
+            ? { ...current, claimed: mark }
+            : action.action === 'unclaim'
+              ? { ...current, claimed: null }
+              : action.action === 'acknowledge'
+                ? { ...current, acknowledged: mark }
+                : null; // snoozed: off the list until `until`
+        const visible = patched ? known.visible.map((e) => (e.id === exceptionId ? patched : e)) : known.visible.filter((e) => e.id !== exceptionId);
+        lastExceptions.set(orgId, { ...known, visible });
+        io?.to(wallRoom(orgId)).emit('exceptions:changed', { raised: [], cleared: patched ? [] : [exceptionId], changed: patched ? [patched] : [] });
+      }
+      throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
+    },
     /**
      * The open exception with this id, as watchers here last saw it (a person acts on what the
      * wall showed them); computed when nobody watches here yet.

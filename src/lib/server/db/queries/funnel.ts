@@ -7,6 +7,7 @@ import {
   type FunnelStepFigure,
   type StopReasons
 } from '../../../contracts/funnel';
+import { bookkeepingEventTypes } from '../../../contracts/leads';
 import { queryRows, type ClickHouseClient } from '../clickhouse';
 import { inList, limit as limitOf, sql, trustedSql, type SqlFragment } from '../sql';
 import { canonicalLeads } from './contacts';
@@ -48,7 +49,8 @@ const horizon = (q: FunnelQuery) => q.to + q.conversionWindowMs;
 /**
  * The organisation's ledger rows that can matter (before `to + window`: a later step must lie
  * within the window of an entry before `to`), each event once, under its canonical lead.
- * `step` is 1..5 for a funnel stage_changed, else 0. Only stage_changed rows unless `allTypes`.
+ * `step` is 1..5 for a funnel stage_changed, else 0. Only stage_changed rows unless `allTypes`;
+ * never bookkeeping events (claims, assignments, merges), which are not what the customer did.
  * FINAL folds copies of an event (same sort key org_id, lead_id, event_id) before anything is
  * counted; it measured about two thirds of the cost of GROUP BY lead_id, event_id here.
  * PREWHERE before FINAL is safe because copies of one event agree on org_id and type.
@@ -61,7 +63,7 @@ export function ledgerRows(orgId: string, q: FunnelQuery, allTypes: boolean): Sq
     FROM (
       SELECT lead_id, event_id, type, stage, channel, agent_id, intent, actor, occurred_at
       FROM events FINAL
-      PREWHERE org_id = ${orgId} AND (${allTypes} OR type = 'stage_changed')
+      PREWHERE org_id = ${orgId} AND (${allTypes} OR type = 'stage_changed') AND type NOT IN ${inList([...bookkeepingEventTypes])}
       WHERE occurred_at < ${horizon(q)}
     ) AS e
     ANY LEFT JOIN ${canonicalLeads(orgId)} AS links USING lead_id`;
