@@ -1,4 +1,4 @@
-import { scaleLinear } from 'd3';
+import { scaleLinear, scaleLog } from 'd3';
 import type { FunnelStep, FunnelStepFigure } from '$lib/contracts/funnel';
 import { stageLabels } from './stage-bars';
 
@@ -17,7 +17,13 @@ export interface FunnelRow {
   stillOpen: number;
   /** "3.2 h" median from the previous step; '' when unknown. */
   median: string;
+  /** Time-from-previous quantiles as positions 0..1 on SPREAD_DOMAIN_MS (log), for a box plot. */
+  spread: { p10: number; p25: number; p50: number; p75: number; p90: number } | null;
 }
+
+/** Times between steps run from seconds (an agent answering) to weeks (a booking): a log axis. */
+export const SPREAD_DOMAIN_MS: readonly [number, number] = [1_000, 30 * 86_400_000];
+const spreadAxis = scaleLog().domain(SPREAD_DOMAIN_MS).range([0, 1]).clamp(true);
 
 /** The funnel as rows for the wall: lengths on one linear scale from zero, texts ready to show. */
 export function funnelRows(steps: readonly FunnelStepFigure[]): FunnelRow[] {
@@ -32,7 +38,16 @@ export function funnelRows(steps: readonly FunnelStepFigure[]): FunnelRow[] {
     dropOff: s.dropOffPct === null || s.dropped === 0 ? '' : formatPercent(s.dropOffPct),
     dropped: s.dropped,
     stillOpen: s.stillOpen,
-    median: s.medianMsFromPrevious === null ? '' : formatDuration(s.medianMsFromPrevious)
+    median: s.medianMsFromPrevious === null ? '' : formatDuration(s.medianMsFromPrevious),
+    spread: s.spreadMsFromPrevious
+      ? {
+          p10: spreadAxis(Math.max(1, s.spreadMsFromPrevious.p10)),
+          p25: spreadAxis(Math.max(1, s.spreadMsFromPrevious.p25)),
+          p50: spreadAxis(Math.max(1, s.spreadMsFromPrevious.p50)),
+          p75: spreadAxis(Math.max(1, s.spreadMsFromPrevious.p75)),
+          p90: spreadAxis(Math.max(1, s.spreadMsFromPrevious.p90))
+        }
+      : null
   }));
 }
 

@@ -53,7 +53,9 @@ export const funnelStepFigureSchema = z.object({
    * Median ms from the previous step to this one over the leads that reached this one; exact,
    * the upper middle value for an even count. Null for the first step or with no leads.
    */
-  medianMsFromPrevious: z.number().nullable()
+  medianMsFromPrevious: z.number().nullable(),
+  /** The distribution of that time (exact p10, p25, p50, p75, p90); null where the median is. */
+  spreadMsFromPrevious: z.object({ p10: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p90: z.number() }).nullable()
 });
 export type FunnelStepFigure = z.infer<typeof funnelStepFigureSchema>;
 

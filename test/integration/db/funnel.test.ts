@@ -144,8 +144,13 @@ describe('funnelSteps', () => {
   });
 
   it('counts each lead once per step reached, monotone, folding duplicates, merges and out-of-order delivery', async () => {
-    const { steps, splits } = await funnelSteps(db.client, ORG, query());
+    const { steps: withSpread, splits } = await funnelSteps(db.client, ORG, query());
     expect(splits).toBeUndefined();
+    // The distribution of enquired → qualified, sorted 10 20 30 60 60 min; quantileExact takes
+    // the element at floor(level × n): p10 [0], p25 [1], p50 [2], p75 [3], p90 [4].
+    expect(withSpread[1]?.spreadMsFromPrevious).toEqual({ p10: 10 * MIN, p25: 20 * MIN, p50: 30 * MIN, p75: 60 * MIN, p90: 60 * MIN });
+    expect(withSpread[0]?.spreadMsFromPrevious).toBeNull();
+    const steps = withSpread.map(({ spreadMsFromPrevious: _spread, ...rest }) => rest);
     // Cohort L1 L2 L3 L4 L5 L8 L9: levels 5 3 2 1 4 1 2.
     expect(steps).toEqual([
       { step: 'enquired', count: 7, conversionPct: null, dropped: 2, dropOffPct: (2 / 7) * 100, stillOpen: 2, medianMsFromPrevious: null },

@@ -10,6 +10,7 @@ const figure = (step: FunnelStepFigure['step'], count: number, rest: Partial<Fun
   dropOffPct: null,
   stillOpen: 0,
   medianMsFromPrevious: null,
+  spreadMsFromPrevious: null,
   ...rest
 });
 
@@ -51,5 +52,20 @@ describe('formatting', () => {
 
   it('keeps one decimal under 10 %', () => {
     expect([formatPercent(4.46), formatPercent(52.4), formatPercent(0)]).toEqual(['4.5%', '52%', '0%']);
+  });
+});
+
+describe('the time-between-steps box plot', () => {
+  it('places the quantiles on a log scale from 1 s to 30 days, clamped', () => {
+    const [, row] = funnelRows([
+      figure('enquired', 2),
+      figure('qualified', 2, { medianMsFromPrevious: 3_600_000, spreadMsFromPrevious: { p10: 500, p25: 1_000, p50: 3_600_000, p75: 30 * 86_400_000, p90: 90 * 86_400_000 } })
+    ]);
+    const at = (ms: number) => Math.log(ms / 1_000) / Math.log((30 * 86_400_000) / 1_000);
+    expect(row?.spread).toEqual({ p10: 0, p25: 0, p50: at(3_600_000), p75: 1, p90: 1 });
+  });
+
+  it('has none for the first step or a step nobody reached', () => {
+    expect(funnelRows([figure('enquired', 0)])[0]?.spread).toBeNull();
   });
 });

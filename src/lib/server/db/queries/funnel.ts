@@ -102,8 +102,17 @@ interface StepRow {
   value: string;
   c: string[];
   opens: string[];
-  med: string[];
+  /** Per step after the first: the SPREAD quantiles of the time from the previous step. */
+  med: string[][];
 }
+
+/** p10, p25, p50, p75, p90 of the time between steps (exact; the wall draws them as a box plot). */
+const SPREAD = trustedSql('0.1, 0.25, 0.5, 0.75, 0.9');
+
+const spreadOf = (q: readonly string[]) => {
+  const [p10, p25, p50, p75, p90] = q.map(Number);
+  return { p10: p10 ?? 0, p25: p25 ?? 0, p50: p50 ?? 0, p75: p75 ?? 0, p90: p90 ?? 0 };
+};
 
 const pct = (part: number, whole: number): number | null => (whole > 0 ? (part / whole) * 100 : null);
 
@@ -120,7 +129,8 @@ function toFigures(row: StepRow): FunnelStepFigure[] {
       dropped,
       dropOffPct: last ? null : pct(dropped, count),
       stillOpen: last ? 0 : Number(row.opens[i] ?? 0),
-      medianMsFromPrevious: i === 0 || count === 0 ? null : Number(row.med[i - 1])
+      medianMsFromPrevious: i === 0 || count === 0 ? null : Number(row.med[i - 1]?.[2]),
+      spreadMsFromPrevious: i === 0 || count === 0 ? null : spreadOf(row.med[i - 1] ?? [])
     };
   });
 }
@@ -140,8 +150,8 @@ export async function funnelSteps(client: ClickHouseClient, orgId: string, q: Fu
                [countIf(level >= 1), countIf(level >= 2), countIf(level >= 3), countIf(level >= 4), countIf(level >= 5)] AS c,
                [countIf(level = 1 AND is_open), countIf(level = 2 AND is_open), countIf(level = 3 AND is_open),
                 countIf(level = 4 AND is_open)] AS opens,
-               [quantileExactIf(0.5)(t2 - entered_at, level >= 2), quantileExactIf(0.5)(t3 - t2, level >= 3),
-                quantileExactIf(0.5)(t4 - t3, level >= 4), quantileExactIf(0.5)(t5 - t4, level >= 5)] AS med
+               [quantilesExactIf(${SPREAD})(t2 - entered_at, level >= 2), quantilesExactIf(${SPREAD})(t3 - t2, level >= 3),
+                quantilesExactIf(${SPREAD})(t4 - t3, level >= 4), quantilesExactIf(${SPREAD})(t5 - t4, level >= 5)] AS med
         FROM (
           SELECT *, arrayJoin(${parts}) AS part, lost_at = 0 AND entered_at + ${w} > ${asOf} AS is_open
           FROM (${journeys(orgId, q)})
