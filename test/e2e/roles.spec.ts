@@ -12,7 +12,7 @@ test.afterAll(() => clickhouse.close());
 /** What each role lands on, the navigation it is shown, and a page it must be refused. */
 const journeys: Record<Role, { home: RegExp; nav: string[]; refused: string }> = {
   manager: { home: /\/$/, nav: ['Leads', 'Account'], refused: '/admin/users' },
-  revops: { home: /\/$/, nav: ['Account'], refused: '/leads' },
+  revops: { home: /\/$/, nav: ['Settings', 'Account'], refused: '/leads' },
   rep: { home: /\/leads$/, nav: ['Leads', 'Account'], refused: '/admin/api-keys' },
   admin: { home: /\/admin\/users$/, nav: ['Users', 'API keys', 'Account'], refused: '/leads' }
 };

@@ -29,6 +29,8 @@ export const permissions = [
   'leads:assign',
   /** Acknowledge, snooze or claim an exception the system raised. */
   'exceptions:act',
+  /** The organisation's thresholds (exceptions now, model settings with issue 6). */
+  'settings:manage',
   'users:manage',
   'api-keys:manage'
 ] as const;
@@ -36,7 +38,7 @@ export type Permission = (typeof permissions)[number];
 
 const grants: Record<Role, readonly Permission[]> = {
   manager: ['wall:view', 'leads:view-all', 'leads:assign', 'exceptions:act'],
-  revops: ['wall:view'],
+  revops: ['wall:view', 'settings:manage'],
   rep: ['leads:view-own'],
   admin: ['users:manage', 'api-keys:manage']
 };

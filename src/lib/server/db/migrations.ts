@@ -111,6 +111,21 @@ export const migrations: readonly Migration[] = [
         version UInt64
       ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, lead_id)`)
     ]
+  },
+  {
+    version: 4,
+    name: 'organisation settings',
+    statements: [
+      // One JSON document per organisation and kind (e.g. 'exceptions'), validated by its zod
+      // schema on read; a change is a newer version, who made it is kept.
+      trustedSql(`CREATE TABLE IF NOT EXISTS org_settings (
+        org_id String,
+        kind String,
+        settings String,
+        updated_by String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version) ORDER BY (org_id, kind)`)
+    ]
   }
 ];
 

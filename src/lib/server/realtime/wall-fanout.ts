@@ -9,6 +9,7 @@ import type { AtRiskDeal, ExceptionAction, LeadException } from '../../contracts
 import { atRiskDeals, findExceptions } from '../db/queries/exceptions';
 import { diffExceptions } from '../exceptions-diff';
 import { funnelSteps } from '../db/queries/funnel';
+import { loadExceptionSettings } from '../db/queries/org-settings';
 import { wallKpis } from '../db/queries/kpis';
 import { countLeadsByStage, latestEvents } from '../db/queries/wall';
 import type { Logger } from '../log';
@@ -86,8 +87,9 @@ export function createWallFanout(deps: {
 
   async function computeExceptions(orgId: string): Promise<{ visible: LeadException[]; atRisk: AtRiskDeal[] }> {
     const at = now();
-    const all = await findExceptions(deps.clickhouse, orgId, at, undefined, { includeSnoozed: true });
-    const atRisk = await atRiskDeals(deps.clickhouse, orgId, at, AT_RISK_SHOWN, undefined, all);
+    const settings = await loadExceptionSettings(deps.clickhouse, orgId);
+    const all = await findExceptions(deps.clickhouse, orgId, at, settings, { includeSnoozed: true });
+    const atRisk = await atRiskDeals(deps.clickhouse, orgId, at, AT_RISK_SHOWN, settings, all);
     return { visible: all.filter((e) => !e.snoozed), atRisk };
   }
 
@@ -186,6 +188,10 @@ export function createWallFanout(deps: {
         io?.to(wallRoom(orgId)).emit('exceptions:changed', { raised: [], cleared: patched ? [] : [exceptionId], changed: patched ? [patched] : [] });
       }
       throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
+    },
+    /** The organisation's thresholds changed: recompute its exceptions now. */
+    settingsChanged(orgId: string): void {
+      if (lastExceptions.has(orgId)) throttle('exceptions', orgId, 0, () => refreshExceptions(orgId));
     },
     /**
      * The open exception with this id, as watchers here last saw it (a person acts on what the
