@@ -7,19 +7,13 @@
  * - ack latency (request start → response) at a steady 1k and 5k events/s, sent open loop
  *   (batches of 10 and 50 every 10 ms, whether or not earlier requests have been answered);
  * - the server process's peak memory (VmRSS sampled every 20 ms, and VmHWM) under 64 senders;
- * - event accepted → seen by a socket.io client watching the wall (p50/p99): single posts at ~50/s,
- *   and under a steady 1k and 5k events/s sent open loop (issue 5);
- * - fan-out (issue 5): 1,000 and 5,000 socket.io clients in a separate process
- *   (bench-fanout-clients.ts) watching one wall while events stream in: update lag, and the
- *   server's CPU and memory;
- * - funnel query time over 1M and 10M generated events (bench-funnel.ts, issue 5);
+ * - event accepted → seen by a socket.io client watching the wall (p50/p99);
  * - `validateSessionToken` (every page request and socket handshake runs it) called in this
  *   process against the same ClickHouse, 2,000 calls one at a time and 2,000 with 8 in flight.
  * The client (this process), the server and ClickHouse share this machine's cores; the table
  * says how many. INGEST_* settings in the environment (e.g. INGEST_FLUSH_MS) reach the server.
- * BENCH_ONLY=ingest,socket,fanout,funnel,sessions (any of them) runs only those parts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +30,7 @@ import { EVENT_COLUMNS, toEventRow } from '../lib/server/db/queries/events';
 import type { LocalClickHouse } from '../lib/server/db/local-server';
 import { sql } from '../lib/server/db/sql';
 import { ensureBuild } from './build';
-import { seedOrganisation, type SeededOrg } from '../../test/helpers/seed';
-import { benchFunnel } from './bench-funnel';
-import type { FanoutCommand, FanoutReply } from './bench-fanout-clients';
+import { seedOrganisation } from '../../test/helpers/seed';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const BATCH = 500;
@@ -46,14 +38,6 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const RUNS = 3;
 const DATABASE = 'pipewall_bench';
 const rows: [string, string][] = [];
-const PARTS = ['ingest', 'socket', 'fanout', 'funnel', 'sessions'] as const;
-const only = (process.env.BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim());
-for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (${PARTS.join(', ')})`);
-const runs = (part: (typeof PARTS)[number]) => only.includes(part);
-/** Fan-out: clients at each step, events/s streamed to them meanwhile, and for how long. */
-const FANOUT_CLIENTS = (process.env.BENCH_FANOUT_CLIENTS ?? '1000,5000').split(',').map(Number);
-const FANOUT_RATE = Number(process.env.BENCH_FANOUT_RATE ?? 500);
-const FANOUT_SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 15);
 const record = (what: string, figure: string) => {
   rows.push([what, figure]);
   console.log(`  ${what}: ${figure}`);
@@ -153,7 +137,7 @@ async function postAll(base: string, key: string, bodies: string[], senders: num
  * requests were answered (a slow server meets more requests, as with real agents). Latency is
  * request start → response; `lateMs` is how far the sender itself fell behind its schedule.
  */
-async function openLoop(base: string, key: string, bodies: string[], everyMs: number, onSend?: (k: number, at: number) => void) {
+async function openLoop(base: string, key: string, bodies: string[], everyMs: number) {
   const ms: number[] = [];
   let refused = 0;
   let lateMs = 0;
@@ -165,7 +149,6 @@ async function openLoop(base: string, key: string, bodies: string[], everyMs: nu
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const started = performance.now();
     lateMs = Math.max(lateMs, started - due);
-    onSend?.(k, started);
     pending.push(
       post(base, key, bodies[k] as string).then(async (res) => {
         await res.arrayBuffer();
