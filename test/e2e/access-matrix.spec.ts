@@ -115,8 +115,26 @@ function fill(template: string, world: World, self: string): string {
     .replaceAll('{otherUser}', world.otherUser.userId);
 }
 
-/** Connect a socket as the subject and, if asked, join a room; the outcome in the table's words. */
-async function socketOutcome(token: string | null, origin: string | undefined, room: string | undefined): Promise<{ outcome: string; frames: string }> {
+/** A client-to-server socket message with an acknowledgement. */
+interface SocketAsk {
+  event: 'room:join' | 'presence:viewing' | 'exception:act';
+  payload: unknown;
+}
+
+/** What a socket row of the table sends: `room:join <room>`, `presence:viewing`, `exception:act`. */
+function socketAsk(spec: string, world: World): SocketAsk | undefined {
+  const room = /room:join (\S+)`?/.exec(spec)?.[1]?.replace(/`$/, '');
+  if (room) return { event: 'room:join', payload: room };
+  if (spec.includes('`presence:viewing')) return { event: 'presence:viewing', payload: { page: 'lead', leadId: world.ownLead } };
+  if (spec.includes('`exception:act')) {
+    // No such exception is open anywhere: only the answer's kind (not_found vs forbidden) differs.
+    return { event: 'exception:act', payload: { exceptionId: 'exc-000000000000000000000000', leadId: world.ownLead, action: { action: 'claim' } } };
+  }
+  return undefined;
+}
+
+/** Connect a socket as the subject and, if asked, send one message; the outcome in the table's words. */
+async function socketOutcome(token: string | null, origin: string | undefined, ask: SocketAsk | undefined): Promise<{ outcome: string; frames: string }> {
   const headers: Record<string, string> = {};
   if (token) headers.cookie = `pw_session=${token}`;
   if (origin) headers.origin = origin;
@@ -129,8 +147,8 @@ async function socketOutcome(token: string | null, origin: string | undefined, r
       socket.once('connect_error', () => done(false));
     });
     if (!connected) return { outcome: 'refused', frames: frames.join('\n') };
-    if (!room) return { outcome: 'ok', frames: frames.join('\n') };
-    const result = (await socket.timeout(5_000).emitWithAck('room:join', room)) as AckResult;
+    if (!ask) return { outcome: 'ok', frames: frames.join('\n') };
+    const result = (await socket.timeout(5_000).emitWithAck(ask.event, ask.payload)) as AckResult;
     return { outcome: result.ok ? 'ok' : result.code, frames: frames.join('\n') };
   } finally {
     socket.close();
@@ -177,8 +195,7 @@ test('every cell of the README access table holds against the running server', a
       let outcome: string;
       let leaked: string;
       if (spec.startsWith('socket')) {
-        const room = /room:join (\S+)`?/.exec(spec)?.[1]?.replace(/`$/, '');
-        const r = await socketOutcome(token, spec.includes('another origin') ? EVIL : undefined, room);
+        const r = await socketOutcome(token, spec.includes('another origin') ? EVIL : undefined, socketAsk(spec, world));
         [outcome, leaked] = [r.outcome, r.frames];
       } else {
         // A fresh context per cell: a shared one keeps cookies from earlier answers in its jar.
