@@ -30,8 +30,17 @@ export async function createTestDatabase(name: string, options: { migrate?: bool
     database,
     client,
     async drop() {
-      await execute(client, sql`DROP DATABASE IF EXISTS ${ident(database)}`);
-      await client.close();
+      try {
+        await execute(client, sql`DROP DATABASE IF EXISTS ${ident(database)}`);
+      } catch (err) {
+        // Cleanup, not a behaviour under test: 18.16 waits for running merges before a DROP
+        // answers, which on a busy 2-core machine can outlast the client's timeout. The server
+        // carries on dropping; the name is unique, so nothing else ever sees that database.
+        if (!/timeout/i.test((err as Error).message)) throw err;
+        console.warn(`test database ${database}: DROP is still running after the client gave up waiting`);
+      } finally {
+        await client.close();
+      }
     }
   };
 }

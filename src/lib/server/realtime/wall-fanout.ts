@@ -39,7 +39,7 @@ export function createWallFanout(deps: {
   const interval = deps.recountIntervalMs ?? 250;
   const kpiInterval = deps.kpiIntervalMs ?? 1_000;
   const now = deps.now ?? Date.now;
-  const exceptionInterval = deps.exceptionIntervalMs ?? 2_000;
+  const exceptionInterval = deps.exceptionIntervalMs ?? 5_000;
   const sweepInterval = deps.sweepIntervalMs ?? 30_000;
   /** Per organisation watched here: the exceptions last pushed, and the at-risk list. */
   const lastExceptions = new Map<string, { visible: LeadException[]; atRisk: AtRiskDeal[] }>();
@@ -50,22 +50,30 @@ export function createWallFanout(deps: {
   /** Pending recomputations, one per organisation and read model: `${model}:${orgId}`. */
   const timers = new Map<string, NodeJS.Timeout>();
 
+  /** When each `${model}:${orgId}` last started, for the leading edge of the throttle. */
+  const lastRuns = new Map<string, number>();
+  /** Events of one batch and its neighbours arrive within this; they are pushed together. */
+  const SETTLE_MS = 50;
+
   /**
-   * Run `push` for `orgId` after `delayMs`, unless one is already pending: however fast events
-   * arrive, each read model is queried at most once per interval per organisation.
+   * Run `push` for `orgId` soon, unless one is already pending: after a quiet spell at once
+   * (SETTLE_MS), under a stream of events at most once per `intervalMs` per organisation and
+   * read model, however fast events arrive.
    */
-  function throttle(model: string, orgId: string, delayMs: number, push: () => Promise<void>): void {
+  function throttle(model: string, orgId: string, intervalMs: number, push: () => Promise<void>): void {
     const key = `${model}:${orgId}`;
     if (timers.has(key)) return;
+    const wait = Math.max(Math.min(SETTLE_MS, intervalMs), (lastRuns.get(key) ?? 0) + intervalMs - Date.now());
     timers.set(
       key,
       setTimeout(() => {
         timers.delete(key);
+        lastRuns.set(key, Date.now());
         push().catch((err: unknown) => {
           // The next batch schedules another; a missed one only delays the numbers.
           deps.log.warn({ err, orgId, model }, 'live recompute failed');
         });
-      }, delayMs)
+      }, wait)
     );
   }
 
