@@ -152,6 +152,10 @@ export function createWallFanout(deps: {
         byOrg.set(String(r.org_id), list);
       }
       for (const [orgId, orgRows] of byOrg) {
+        // Queries only for organisations someone watches from this process: an organisation's
+        // agents may stream all night with nobody looking. (With a socket.io adapter, issue 8,
+        // the process that owns the organisation asks the adapter instead.)
+        if (!io.sockets.adapter.rooms.has(wallRoom(orgId))) continue;
         const items = orgRows.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow);
         io.to(wallRoom(orgId)).emit('events:ingested', items);
         if (orgRows.some((r) => r.type === 'stage_changed')) {
