@@ -60,9 +60,18 @@ test('two managers work the wall together: a claim by one shows on the other wit
   for (const page of [maya, raj]) await expect(page.getByTestId('ticker')).toContainText(live.text, { timeout: 2_000 });
 
   // Maya claims quiet-1; Raj sees it within a second.
+  // Raj's page watches every animation frame (expect's polling backs off to 1 s steps, too coarse
+  // for a one-second bound); the clock starts before Maya's click.
+  const claimButton = maya.locator('[data-exception][data-lead="quiet-1"]').getByRole('button', { name: 'Claim' });
+  await claimButton.waitFor();
   const clicked = Date.now();
-  await maya.locator('[data-exception][data-lead="quiet-1"]').getByRole('button', { name: 'Claim' }).click();
-  await expect(raj.locator('[data-exception][data-lead="quiet-1"] [data-testid="claimed-by"]')).toHaveText(/^Claimed by (?!you)\S/, { timeout: 1_000 });
+  const seenByRaj = raj.waitForFunction(
+    () => /^Claimed by (?!you)\S/.test(document.querySelector('[data-exception][data-lead="quiet-1"] [data-testid="claimed-by"]')?.textContent ?? ''),
+    undefined,
+    { polling: 'raf', timeout: 1_000 }
+  );
+  await claimButton.click();
+  await seenByRaj;
   console.log(`claim → other manager's wall in ${Date.now() - clicked} ms`);
   await expect(maya.locator('[data-exception][data-lead="quiet-1"] [data-testid="claimed-by"]')).toHaveText('Claimed by you');
   // Raj's buttons no longer offer a claim on it.

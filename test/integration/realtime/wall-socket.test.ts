@@ -233,4 +233,18 @@ describe('wall socket', () => {
     expect((await handleIngest(ctx, ingestRequest(org.apiKey, [reply]))).status).toBe(200);
     await waitFor(() => deltas.some((d) => d.cleared.includes(raised.id)), 5_000, 'cleared after the reply');
   });
+
+  it('serves a crowd of joins with shared snapshot rounds, each joiner getting one', async () => {
+    const org = await seedOrganisation(db.client, 'Crowd Org');
+    // Connected first, then all ask at once, as screens do when a restarted server comes back.
+    const crowd = Array.from({ length: 20 }, () => watch(cookie(org)));
+    await waitFor(() => crowd.every((c) => c.socket.connected), 10_000, 'all connected');
+    const before = ctx.fanout.stats().snapshotsComputed;
+    for (const c of crowd) c.socket.emit('room:join', wallRoom(org.orgId), () => {});
+    await waitFor(() => crowd.every((c) => c.seen.snapshots.length > 0), 10_000, 'a snapshot on every socket');
+    // The first join starts a round at once; everyone who joins while it runs shares the next.
+    const computed = ctx.fanout.stats().snapshotsComputed - before;
+    expect(computed).toBeGreaterThanOrEqual(1);
+    expect(computed).toBeLessThanOrEqual(3);
+  });
 });

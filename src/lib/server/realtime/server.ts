@@ -130,7 +130,7 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
         // A (re)joining client gets the whole state, so it never patches deltas onto stale data.
         // It is answered first: on a large ledger the snapshot takes a moment, and the client is
         // in the room already (a delta that arrives before the snapshot is replaced by it).
-        ctx.fanout.snapshot(user.orgId).then(
+        ctx.fanout.snapshotForJoin(user.orgId).then(
           (snapshot) => socket.emit('wall:snapshotted', snapshot),
           (err: unknown) => ctx.log.error({ err, orgId: user.orgId }, 'wall snapshot failed')
         );
