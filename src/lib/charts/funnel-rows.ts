@@ -1,6 +1,6 @@
 import { scaleLinear, scaleLog } from 'd3';
 import type { FunnelStep, FunnelStepFigure } from '$lib/contracts/funnel';
-import { stageLabels } from './stage-bars';
+import { formatDuration, formatPercent, stageLabels } from './format';
 
 export interface FunnelRow {
   step: FunnelStep;
@@ -50,19 +50,3 @@ export function funnelRows(steps: readonly FunnelStepFigure[]): FunnelRow[] {
       : null
   }));
 }
-
-/** Whole percent, except a decimal under 10 % where one point matters ("4.5%"). */
-export function formatPercent(pct: number): string {
-  return pct < 10 && pct > 0 ? `${pct.toFixed(1)}%` : `${Math.round(pct)}%`;
-}
-
-/** A duration in the unit a person would say: "40 s", "12 min", "3.5 h", "2.1 d". */
-export function formatDuration(ms: number): string {
-  const s = ms / 1000;
-  if (s < 60) return `${Math.round(s)} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 86_400) return `${trim(s / 3600)} h`;
-  return `${trim(s / 86_400)} d`;
-}
-
-const trim = (v: number) => (v < 10 ? v.toFixed(1).replace(/\.0$/, '') : String(Math.round(v)));

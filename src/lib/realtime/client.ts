@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
 import type { ClientToServerEvents, ServerToClientEvents } from '$lib/contracts/realtime';
 
 export type RealtimeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -21,4 +22,17 @@ export function connectRealtime(): RealtimeSocket {
     reconnectionDelay: 1_000,
     reconnectionDelayMax: 10_000 // a wall may wait; don't hammer a restarting server
   });
+}
+
+/**
+ * A push handler that applies the payload only if it matches its contract. Dropping a malformed
+ * message is safe: the wall keeps its last good state and the next snapshot (sent on every
+ * reconnect) or push corrects it. Throwing would only surface inside socket.io's emitter.
+ */
+export function validated<T>(event: string, schema: z.ZodType<T>, apply: (value: T) => void): (payload: T) => void {
+  return (payload) => {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) apply(parsed.data);
+    else console.error(`pipewall: dropped malformed '${event}' payload`, parsed.error);
+  };
 }

@@ -1,5 +1,5 @@
 import { viewersSchema, type PresenceView, type Viewer } from '$lib/contracts/presence';
-import type { RealtimeSocket } from '$lib/realtime/client';
+import { validated, type RealtimeSocket } from '$lib/realtime/client';
 
 /** Who else is here, kept current by the server's `presence:changed` pushes. */
 export class PresenceState {
@@ -25,11 +25,7 @@ export class PresenceState {
    */
   connect(socket: RealtimeSocket, view: PresenceView): () => void {
     const onConnect = () => socket.emit('presence:viewing', view, () => {});
-    const onChanged = (payload: Viewer[]) => {
-      const parsed = viewersSchema.safeParse(payload);
-      if (parsed.success) this.apply(parsed.data);
-      else console.error("pipewall: dropped malformed 'presence:changed' payload", parsed.error);
-    };
+    const onChanged = validated('presence:changed', viewersSchema, (v) => this.apply(v));
     socket.on('connect', onConnect);
     socket.on('presence:changed', onChanged);
     if (socket.connected) onConnect();

@@ -1,3 +1,4 @@
+import type { ServerToClientEvents } from '$lib/contracts/realtime';
 import {
   stageCountsSchema,
   tickerItemSchema,
@@ -12,7 +13,7 @@ import {
 } from '$lib/contracts/wall';
 import { funnelViewSchema, type FunnelView } from '$lib/contracts/funnel';
 import { atRiskDealSchema, type AtRiskDeal, type LeadException } from '$lib/contracts/exceptions';
-import type { RealtimeSocket } from '$lib/realtime/client';
+import { validated, type RealtimeSocket } from '$lib/realtime/client';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'offline';
 
@@ -170,52 +171,22 @@ export class WallState {
       clearTimeout(retryTimer);
       retryTimer = setTimeout(() => socket.connect(), REFUSED_RETRY_MS);
     };
-    const onSnapshotted = (payload: WallSnapshot) => {
-      const parsed = wallSnapshotSchema.safeParse(payload);
-      if (parsed.success) this.applySnapshot(parsed.data);
-      else reportBadPayload('wall:snapshotted', parsed.error);
-    };
-    const onIngested = (payload: TickerItem[]) => {
-      const parsed = tickerBatchSchema.safeParse(payload);
-      if (parsed.success) this.applyIngested(parsed.data);
-      else reportBadPayload('events:ingested', parsed.error);
-    };
-    const onCounted = (payload: StageCounts) => {
-      const parsed = stageCountsSchema.safeParse(payload);
-      if (parsed.success) this.applyCounts(parsed.data);
-      else reportBadPayload('stages:counted', parsed.error);
-    };
-    const onKpis = (payload: WallKpis) => {
-      const parsed = wallKpisSchema.safeParse(payload);
-      if (parsed.success) this.applyKpis(parsed.data);
-      else reportBadPayload('kpis:computed', parsed.error);
-    };
-    const onFunnel = (payload: FunnelView) => {
-      const parsed = funnelViewSchema.safeParse(payload);
-      if (parsed.success) this.applyFunnel(parsed.data);
-      else reportBadPayload('funnel:computed', parsed.error);
-    };
-    const onExceptions = (payload: ExceptionsDelta) => {
-      const parsed = exceptionsDeltaSchema.safeParse(payload);
-      if (parsed.success) this.applyExceptionsDelta(parsed.data);
-      else reportBadPayload('exceptions:changed', parsed.error);
-    };
-    const onAtRisk = (payload: AtRiskDeal[]) => {
-      const parsed = atRiskDealSchema.array().safeParse(payload);
-      if (parsed.success) this.applyAtRisk(parsed.data);
-      else reportBadPayload('at-risk:ranked', parsed.error);
-    };
+    // Every push is validated with its contract before it touches state.
+    const pushes = {
+      'wall:snapshotted': validated('wall:snapshotted', wallSnapshotSchema, (v) => this.applySnapshot(v)),
+      'events:ingested': validated('events:ingested', tickerBatchSchema, (v) => this.applyIngested(v)),
+      'stages:counted': validated('stages:counted', stageCountsSchema, (v) => this.applyCounts(v)),
+      'kpis:computed': validated('kpis:computed', wallKpisSchema, (v) => this.applyKpis(v)),
+      'funnel:computed': validated('funnel:computed', funnelViewSchema, (v) => this.applyFunnel(v)),
+      'exceptions:changed': validated('exceptions:changed', exceptionsDeltaSchema, (v) => this.applyExceptionsDelta(v)),
+      'at-risk:ranked': validated('at-risk:ranked', atRiskDealSchema.array(), (v) => this.applyAtRisk(v))
+    } satisfies Partial<ServerToClientEvents>;
+    const pushList = Object.entries(pushes) as [keyof typeof pushes, (payload: unknown) => void][];
 
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
-    socket.on('wall:snapshotted', onSnapshotted);
-    socket.on('events:ingested', onIngested);
-    socket.on('stages:counted', onCounted);
-    socket.on('kpis:computed', onKpis);
-    socket.on('funnel:computed', onFunnel);
-    socket.on('exceptions:changed', onExceptions);
-    socket.on('at-risk:ranked', onAtRisk);
+    for (const [event, handler] of pushList) socket.on(event, handler);
     if (socket.connected) onConnect();
 
     return () => {
@@ -223,22 +194,7 @@ export class WallState {
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
-      socket.off('wall:snapshotted', onSnapshotted);
-      socket.off('events:ingested', onIngested);
-      socket.off('stages:counted', onCounted);
-      socket.off('kpis:computed', onKpis);
-      socket.off('funnel:computed', onFunnel);
-      socket.off('exceptions:changed', onExceptions);
-      socket.off('at-risk:ranked', onAtRisk);
+      for (const [event, handler] of pushList) socket.off(event, handler);
     };
   }
-}
-
-/**
- * Dropping a malformed message is safe: the wall keeps its last good state and the next
- * snapshot (sent on every reconnect) or counts message corrects it. Throwing would only
- * surface as an uncaught error inside socket.io's emitter.
- */
-function reportBadPayload(event: string, error: unknown): void {
-  console.error(`pipewall: dropped malformed '${event}' payload`, error);
 }

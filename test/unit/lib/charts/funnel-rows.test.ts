@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { FunnelStepFigure } from '../../../../src/lib/contracts/funnel';
-import { formatDuration, formatPercent, funnelRows } from '../../../../src/lib/charts/funnel-rows';
+import { formatAgo, formatCount, formatDuration, formatMoney, formatPercent } from '../../../../src/lib/charts/format';
+import { funnelRows } from '../../../../src/lib/charts/funnel-rows';
+import { buildStepFigure } from '../../../fixtures/wall';
 
-const figure = (step: FunnelStepFigure['step'], count: number, rest: Partial<FunnelStepFigure> = {}): FunnelStepFigure => ({
-  step,
-  count,
-  conversionPct: null,
-  dropped: 0,
-  dropOffPct: null,
-  stillOpen: 0,
-  medianMsFromPrevious: null,
-  spreadMsFromPrevious: null,
-  ...rest
-});
+const figure = buildStepFigure;
 
 describe('funnelRows', () => {
   it('scales bars to the first step and words the figures', () => {
@@ -50,6 +41,14 @@ describe('formatting', () => {
     expect(formatDuration(ms)).toBe(text);
   });
 
+  it('writes money without cents, compact from 10,000', () => {
+    expect([formatMoney(3746.4, 'EUR'), formatMoney(18_412, 'EUR'), formatMoney(116_400, 'GBP')]).toEqual(['€3,746', '€18.4k', '£116k']);
+  });
+
+  it('says how long ago, never negative', () => {
+    expect([formatAgo(1_000, 61_000), formatAgo(5_000, 1_000)]).toEqual(['1 min', '0 s']);
+  });
+
   it('keeps one decimal under 10 %', () => {
     expect([formatPercent(4.46), formatPercent(52.4), formatPercent(0)]).toEqual(['4.5%', '52%', '0%']);
   });
@@ -67,5 +66,11 @@ describe('the time-between-steps box plot', () => {
 
   it('has none for the first step or a step nobody reached', () => {
     expect(funnelRows([figure('enquired', 0)])[0]?.spread).toBeNull();
+  });
+});
+
+describe('formatCount', () => {
+  it('groups thousands with commas', () => {
+    expect([0, 42, 1234, 1234567].map(formatCount)).toEqual(['0', '42', '1,234', '1,234,567']);
   });
 });

@@ -17,31 +17,34 @@ const DAY_MS = 86_400_000;
  */
 export async function wallKpis(client: ClickHouseClient, orgId: string, now: number, windowMs = 7 * DAY_MS): Promise<WallKpis> {
   const windowStart = now - windowMs;
-  const [leads] = await queryRows<{ new_last_hour: string; in_window: string; qualified: string; booked: string }>(
-    client,
-    sql`SELECT countIf(first_at >= ${now - HOUR_MS} AND first_at <= ${now}) AS new_last_hour,
-               countIf(first_at >= ${windowStart} AND first_at <= ${now}) AS in_window,
-               countIf(first_at >= ${windowStart} AND first_at <= ${now} AND reached >= 2) AS qualified,
-               countIf(first_at >= ${windowStart} AND first_at <= ${now} AND reached >= 3) AS booked
-        FROM (
-          SELECT if(canonical = '', lead_id, canonical) AS lead,
-                 min(occurred_at) AS first_at,
-                 maxIf(indexOf(${FUNNEL}, stage), type = 'stage_changed') AS reached
-          FROM events ANY LEFT JOIN ${canonicalLeads(orgId)} USING lead_id
-          WHERE org_id = ${orgId}
-          GROUP BY lead
-        )`
-  );
   const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
-  const won = await queryRows<{ currency: string; value: number; deals: string }>(
-    client,
-    sql`SELECT currency, sum(value) AS value, count() AS deals FROM (
-          SELECT event_id, currency, value FROM events
-          WHERE org_id = ${orgId} AND type = 'deal_won' AND occurred_at >= ${dayStart} AND occurred_at <= ${now}
-          LIMIT 1 BY event_id
-        ) GROUP BY currency ORDER BY value DESC`
-  );
-  const activity = await recentActivity(client, orgId, now);
+  // Three independent reads: in parallel, so the tiles cost the slowest, not the sum.
+  const [[leads], won, activity] = await Promise.all([
+    queryRows<{ new_last_hour: string; in_window: string; qualified: string; booked: string }>(
+      client,
+      sql`SELECT countIf(first_at >= ${now - HOUR_MS} AND first_at <= ${now}) AS new_last_hour,
+                 countIf(first_at >= ${windowStart} AND first_at <= ${now}) AS in_window,
+                 countIf(first_at >= ${windowStart} AND first_at <= ${now} AND reached >= 2) AS qualified,
+                 countIf(first_at >= ${windowStart} AND first_at <= ${now} AND reached >= 3) AS booked
+          FROM (
+            SELECT if(canonical = '', lead_id, canonical) AS lead,
+                   min(occurred_at) AS first_at,
+                   maxIf(indexOf(${FUNNEL}, stage), type = 'stage_changed') AS reached
+            FROM events ANY LEFT JOIN ${canonicalLeads(orgId)} USING lead_id
+            WHERE org_id = ${orgId}
+            GROUP BY lead
+          )`
+    ),
+    queryRows<{ currency: string; value: number; deals: string }>(
+      client,
+      sql`SELECT currency, sum(value) AS value, count() AS deals FROM (
+            SELECT event_id, currency, value FROM events
+            WHERE org_id = ${orgId} AND type = 'deal_won' AND occurred_at >= ${dayStart} AND occurred_at <= ${now}
+            LIMIT 1 BY event_id
+          ) GROUP BY currency ORDER BY value DESC`
+    ),
+    recentActivity(client, orgId, now)
+  ]);
   const inWindow = Number(leads?.in_window ?? 0);
   const share = (n: string | undefined) => (inWindow > 0 ? Number(n ?? 0) / inWindow : 0);
   return {
