@@ -100,7 +100,7 @@ async function insertRetrying(client: ClickHouseClient, rows: EventRow[]): Promi
  * Generated leads, inserted until `events` rows are stored (the last lead may go a few past).
  * Generation of the next batch overlaps the insert of the last one.
  */
-function seeder(client: ClickHouseClient, orgId: string, start: number) {
+export function seeder(client: ClickHouseClient, orgId: string, start: number) {
   const rnd = random(42);
   let leads = 0;
   let total = 0;

@@ -3,7 +3,8 @@ import { insertRows, queryRows } from '../../../src/lib/server/db/clickhouse';
 import { migrate, migrations } from '../../../src/lib/server/db/migrations';
 import { sql } from '../../../src/lib/server/db/sql';
 import { insertEventRows, MAX_MONTHS_PER_INSERT, partitionMonth, toEventRow } from '../../../src/lib/server/db/queries/events';
-import { buildMessage } from '../../fixtures/events';
+import { buildMessage, buildStageChanged } from '../../fixtures/events';
+import { funnelSteps } from '../../../src/lib/server/db/queries/funnel';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 
 let db: TestDatabase;
@@ -22,6 +23,11 @@ const migratedTables = migrations
   .map((s) => /CREATE TABLE IF NOT EXISTS\s+(\w+)/.exec(s.text)?.[1])
   .filter((name): name is string => name !== undefined)
   .sort();
+/** Materialised views: listed as tables, with no sorting key of their own (they write TO a table). */
+const migratedViews = migrations
+  .flatMap((m) => m.statements)
+  .map((s) => /CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)/.exec(s.text)?.[1])
+  .filter((name): name is string => name !== undefined);
 
 describe('migrate', () => {
   it('applies every version on a fresh database, then none on a second run', async () => {
@@ -46,10 +52,11 @@ describe('migrate', () => {
       db.client,
       sql`SELECT name, sorting_key FROM system.tables WHERE database = currentDatabase() ORDER BY name`
     );
-    expect(tables.map((t) => t.name)).toEqual([...migratedTables, 'schema_migrations'].sort());
+    expect(tables.map((t) => t.name)).toEqual([...migratedTables, ...migratedViews, 'schema_migrations'].sort());
     expect(migratedTables).toContain('events');
+    expect(migratedViews).toContain('lead_funnel_mv');
 
-    const keyed = tables.filter((t) => t.name !== 'schema_migrations');
+    const keyed = tables.filter((t) => t.name !== 'schema_migrations' && !migratedViews.includes(t.name));
     expect(keyed.map((t) => ({ name: t.name, first: t.sorting_key.split(',')[0]?.trim() }))).toEqual(
       keyed.map((t) => ({ name: t.name, first: 'org_id' }))
     );
@@ -106,5 +113,33 @@ describe('the events partition key', () => {
     );
     expect(stored).toHaveLength(rows.length);
     for (const r of stored) expect(Number(r.partition)).toBe(partitionMonth(Number(r.occurred_at)));
+  });
+});
+
+describe('migration 5, the per-lead funnel summary', () => {
+  it('backfills leads stored before it and then follows new events, without doubling anything', async () => {
+    const old = await createTestDatabase('migrations_backfill_test', { migrate: false });
+    try {
+      expect(await migrate(old.client, Date.now, 4)).toEqual([1, 2, 3, 4]);
+      const at = (h: number) => new Date(Date.UTC(2026, 0, 1, h)).toISOString();
+      const before = [
+        buildStageChanged({ eventId: 'a1', leadId: 'A', stage: 'enquired', occurredAt: at(1) }),
+        buildStageChanged({ eventId: 'a2', leadId: 'A', stage: 'booked', occurredAt: at(3) }),
+        buildStageChanged({ eventId: 'b1', leadId: 'B', stage: 'enquired', occurredAt: at(2) })
+      ];
+      await insertEventRows(old.client, before.map((e) => toEventRow(e, 'org-m', 1)));
+      expect(await migrate(old.client, Date.now)).toEqual([5]);
+      // After the view exists: a new step for B, and A's rows again (a retried batch).
+      const after = [buildStageChanged({ eventId: 'b2', leadId: 'B', stage: 'qualified', occurredAt: at(4) }), ...before];
+      await insertEventRows(old.client, after.map((e) => toEventRow(e, 'org-m', 2)));
+
+      const q = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 2), conversionWindowMs: 86_400_000, asOf: Date.UTC(2026, 0, 3) };
+      const { steps } = await funnelSteps(old.client, 'org-m', q);
+      // A: enquired → booked (passes qualified), B: enquired → qualified.
+      expect(steps.map((s) => s.count)).toEqual([2, 2, 1, 0, 0]);
+      expect(steps[1]?.medianMsFromPrevious).toBe(2 * 3_600_000); // (A 2 h, B 2 h): duplicates add nothing
+    } finally {
+      await old.drop();
+    }
   });
 });
