@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { E2E_DATABASE, E2E_PORT as PORT } from './test/helpers/e2e-env';
 
@@ -41,6 +43,6 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/login`,
     reuseExistingServer: false,
     timeout: 120_000,
-    env: { CLICKHOUSE_DATABASE: E2E_DATABASE, LOG_LEVEL: 'warn' }
+    env: { CLICKHOUSE_DATABASE: E2E_DATABASE, LOG_LEVEL: 'warn', MODEL_DIR: join(tmpdir(), `pipewall-e2e-models-${process.pid}`) }
   }
 });

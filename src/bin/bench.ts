@@ -17,7 +17,9 @@
  *   process against the same ClickHouse, 2,000 calls one at a time and 2,000 with 8 in flight.
  * The client (this process), the server and ClickHouse share this machine's cores; the table
  * says how many. INGEST_* settings in the environment (e.g. INGEST_FLUSH_MS) reach the server.
- * BENCH_ONLY=ingest,socket,fanout,funnel,sessions (any of them) runs only those parts.
+ * - the lead-scoring model (bench-ml.ts, issue 6): training and scoring 100,000 synthetic leads;
+ *   needs neither ClickHouse nor the server, so it runs first, and alone under BENCH_ONLY=ml.
+ * BENCH_ONLY=ingest,socket,fanout,funnel,sessions,ml (any of them) runs only those parts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,6 +41,7 @@ import { sql } from '../lib/server/db/sql';
 import { ensureBuild } from './build';
 import { seedOrganisation, type SeededOrg } from '../../test/helpers/seed';
 import { benchFunnel } from './bench-funnel';
+import { benchMl } from './bench-ml';
 import type { FanoutCommand, FanoutReply } from './bench-fanout-clients';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -47,7 +50,7 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const RUNS = 3;
 const DATABASE = 'pipewall_bench';
 const rows: [string, string][] = [];
-const PARTS = ['ingest', 'socket', 'fanout', 'funnel', 'sessions'] as const;
+const PARTS = ['ingest', 'socket', 'fanout', 'funnel', 'sessions', 'ml'] as const;
 const only = (process.env.BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim());
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (${PARTS.join(', ')})`);
 const runs = (part: (typeof PARTS)[number]) => only.includes(part);
@@ -479,7 +482,14 @@ async function benchFanout(base: string, client: ReturnType<typeof createClickHo
   }
 }
 
+function printTable(): void {
+  console.log('\n| What | Figure |\n| --- | --- |');
+  for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`);
+}
+
 async function main(): Promise<void> {
+  if (runs('ml')) await benchMl(record);
+  if (only.every((p) => p === 'ml')) return printTable();
   const dir = mkdtempSync(join(tmpdir(), 'pipewall-bench-'));
   const ch = await startLocalClickHouse({ dataDir: dir });
   const port = await freePort();
@@ -631,8 +641,7 @@ async function main(): Promise<void> {
     await ch.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\n| What | Figure |\n| --- | --- |');
-  for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`);
+  printTable();
 }
 
 main().catch((err: unknown) => {

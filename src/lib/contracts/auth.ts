@@ -31,14 +31,18 @@ export const permissions = [
   'exceptions:act',
   /** The organisation's thresholds (exceptions now, model settings with issue 6). */
   'settings:manage',
+  /** The model page: versions, accuracy, drift, the promotion log. */
+  'models:view',
+  /** Retrain now, roll back to an earlier version. */
+  'models:manage',
   'users:manage',
   'api-keys:manage'
 ] as const;
 export type Permission = (typeof permissions)[number];
 
 const grants: Record<Role, readonly Permission[]> = {
-  manager: ['wall:view', 'leads:view-all', 'leads:assign', 'exceptions:act'],
-  revops: ['wall:view', 'settings:manage'],
+  manager: ['wall:view', 'leads:view-all', 'leads:assign', 'exceptions:act', 'models:view'],
+  revops: ['wall:view', 'settings:manage', 'models:view', 'models:manage'],
   rep: ['leads:view-own'],
   admin: ['users:manage', 'api-keys:manage']
 };

@@ -1,5 +1,6 @@
 import type { AtRiskDeal, ExceptionActionRequest } from './exceptions';
 import type { FunnelView } from './funnel';
+import type { LeadScore, ModelPage, TrainingRun } from './model-registry';
 import type { PresenceView, Viewer } from './presence';
 import type { ExceptionsDelta, StageCounts, TickerItem, WallKpis, WallSnapshot } from './wall';
 
@@ -22,6 +23,12 @@ export interface ServerToClientEvents {
   'at-risk:ranked': (deals: AtRiskDeal[]) => void;
   /** Everyone of the organisation connected now, with what each tab is looking at. */
   'presence:changed': (viewers: Viewer[]) => void;
+  /** New scores (wall room): leads whose events just arrived, or everyone after a promotion. */
+  'leads:scored': (scores: LeadScore[]) => void;
+  /** A training run moved on (models room): phase, epoch, losses; then its result. */
+  'model:training-progressed': (run: TrainingRun) => void;
+  /** The registry changed (a version trained, promoted, rejected, rolled back): the whole page. */
+  'model:changed': (page: ModelPage) => void;
 }
 
 /** Refusals use the HTTP words: not_found also covers "exists, but in another organisation". */
@@ -45,12 +52,16 @@ export const userRoom = (userId: string) => `user:${userId}`;
 /** Every socket of an organisation, joined at the handshake; never asked for with room:join. */
 export const presenceRoom = (orgId: string) => `presence:${orgId}`;
 
-export type Room = { kind: 'wall'; orgId: string } | { kind: 'user'; userId: string };
+/** The model page of an organisation: training progress and registry changes. */
+export const modelsRoom = (orgId: string) => `models:${orgId}`;
+
+export type Room = { kind: 'wall'; orgId: string } | { kind: 'models'; orgId: string } | { kind: 'user'; userId: string };
 
 /** The room a name stands for, or null for anything that is not a well-formed room name. */
 export function parseRoom(name: unknown): Room | null {
   if (typeof name !== 'string' || name.length > 200) return null;
-  const m = /^(wall|user):([A-Za-z0-9._:@-]+)$/.exec(name);
+  const m = /^(wall|models|user):([A-Za-z0-9._:@-]+)$/.exec(name);
   if (!m) return null;
-  return m[1] === 'wall' ? { kind: 'wall', orgId: m[2]! } : { kind: 'user', userId: m[2]! };
+  if (m[1] === 'user') return { kind: 'user', userId: m[2]! };
+  return { kind: m[1] === 'wall' ? 'wall' : 'models', orgId: m[2]! };
 }

@@ -9,6 +9,7 @@ import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
 import { createPresence, type Presence } from './realtime/presence';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
+import { createModelService, type ModelService } from './scoring/model-service';
 import { createBatchWriter, type BatchWriter } from '../../../ingest/sink/clickhouse-writer';
 import { openSpool } from '../../../ingest/sink/spool';
 
@@ -33,6 +34,8 @@ export interface AppContext {
   writer: BatchWriter<EventRow>;
   fanout: WallFanout;
   presence: Presence;
+  /** Lead scoring, training and the model registry (issue 6). */
+  models: ModelService;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
   limits: AppLimits;
   identity: IdentityResolver;
@@ -49,6 +52,18 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
   });
   const fanout = createWallFanout({ clickhouse, log });
   const presence = createPresence({ log });
+  const models = createModelService({
+    clickhouse,
+    log,
+    modelDir: config.MODEL_DIR,
+    settings: {
+      minWon: config.MODEL_MIN_WON,
+      minLost: config.MODEL_MIN_LOST,
+      retrainAfterOutcomes: config.RETRAIN_AFTER_OUTCOMES,
+      retrainIntervalMs: config.RETRAIN_INTERVAL_HOURS * 3_600_000,
+      seed: config.MODEL_SEED
+    }
+  });
   // Per database, so rows spooled for one database are never replayed into another. The
   // directory is this process's alone (openSpool locks it): several processes, or replicas, each
   // need their own INGEST_SPOOL_DIR; a second one on the same directory fails here at start.
@@ -67,7 +82,10 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     maxBuffered: config.INGEST_MAX_BUFFERED_ROWS,
     spool,
     // Replayed rows reach the wall too, once they are in ClickHouse.
-    onCommitted: (rows) => fanout.publishCommitted(rows),
+    onCommitted: (rows) => {
+      fanout.publishCommitted(rows);
+      models.committed(rows);
+    },
     onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying'),
     onSpooled: (rows, err) => {
       if (err) log.error({ err, rows, spoolDir }, 'ClickHouse did not take a batch; acknowledged from the local spool');
@@ -82,11 +100,13 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     writer,
     fanout,
     presence,
+    models,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
     identity: createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined }),
     async close() {
       await writer.close();
+      models.stop();
       fanout.stop();
       presence.stop();
       await clickhouse.close();

@@ -63,7 +63,20 @@ export const configSchema = z.object({
    * loop, not normal bursts. The row buffer (INGEST_MAX_BUFFERED_ROWS) still guards the store.
    */
   INGEST_MAX_REQUESTS_PER_KEY: int(50),
-  INGEST_RATE_WINDOW_MS: int(1_000)
+  INGEST_RATE_WINDOW_MS: int(1_000),
+  /** Model artifacts (model.json, weights.bin, meta.json per version); metadata is in ClickHouse. */
+  MODEL_DIR: z.string().min(1).default('.data/models'),
+  /**
+   * Outcomes of each kind an organisation needs before its own model replaces the prior: 40 and
+   * 40 is Dynamics 365's minimum; below it a 20 % holdout has under ten of a class (see trainer.ts).
+   */
+  MODEL_MIN_WON: int(40),
+  MODEL_MIN_LOST: int(40),
+  /** Retrain when this many new outcomes arrived, and at least every RETRAIN_INTERVAL_HOURS. */
+  RETRAIN_AFTER_OUTCOMES: int(50),
+  RETRAIN_INTERVAL_HOURS: z.coerce.number().positive().default(24),
+  /** Seeds training (shuffles, initial weights, cutoffs), so a run can be repeated. */
+  MODEL_SEED: int(20261202)
 });
 
 export type ServerConfig = Readonly<z.infer<typeof configSchema>>;

@@ -1,5 +1,7 @@
 import { can, type SessionUser } from '../contracts/auth';
 import type { LeadSummary, TimelineEntry } from '../contracts/leads';
+import type { LeadScore } from '../contracts/model-registry';
+import { latestScores, scoreHistory as scoreHistoryOf } from './db/queries/models';
 import type { AppContext } from './app-context';
 import { randomId } from './auth/token';
 import { humanEventRow } from './db/queries/events';
@@ -27,14 +29,24 @@ export interface LeadDetail {
   lead: LeadSummary;
   timeline: TimelineEntry[];
   ownerName: string;
+  /** The latest score with its reasons; null until the lead has been scored (or once it closed). */
+  score: LeadScore | null;
+  scoreHistory: { at: number; score: number }[];
 }
 
 export async function leadDetail(ctx: AppContext, user: SessionUser, lead: LeadSummary): Promise<LeadDetail> {
-  const [timeline, owner] = await Promise.all([
+  const [timeline, owner, scores, scoreHistory, active] = await Promise.all([
     leadTimeline(ctx.clickhouse, user.orgId, lead.leadId),
-    lead.ownerId ? findUser(ctx.clickhouse, user.orgId, lead.ownerId) : Promise.resolve(null)
+    lead.ownerId ? findUser(ctx.clickhouse, user.orgId, lead.ownerId) : Promise.resolve(null),
+    latestScores(ctx.clickhouse, user.orgId, [lead.leadId]),
+    scoreHistoryOf(ctx.clickhouse, user.orgId, lead.leadId),
+    ctx.models.scorer.active(user.orgId).catch(() => null)
   ]);
-  return { lead, timeline, ownerName: owner?.name ?? '' };
+  const latest = scores.get(lead.leadId);
+  // A closed lead keeps its history but shows no current score: there is nothing left to predict.
+  const open = lead.stage !== 'won' && lead.stage !== 'lost';
+  const scope = active && latest && active.version.versionId === latest.versionId ? active.version.scope : 'org';
+  return { lead, timeline, ownerName: owner?.name ?? '', score: latest && open ? { ...latest, scope } : null, scoreHistory };
 }
 
 /** People a lead can be assigned to: active reps and managers of the organisation. */

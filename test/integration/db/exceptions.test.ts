@@ -5,6 +5,7 @@ import { saveLinks } from '../../../src/lib/server/db/queries/contacts';
 import { insertEventRows, toEventRow } from '../../../src/lib/server/db/queries/events';
 import { atRiskDeals, exceptionId, findExceptions, recordExceptionAction } from '../../../src/lib/server/db/queries/exceptions';
 import { leadTimeline } from '../../../src/lib/server/db/queries/leads';
+import { insertLeadScores } from '../../../src/lib/server/db/queries/models';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 
 /**
@@ -344,5 +345,52 @@ describe('at-risk deals', () => {
   it('honours the limit and returns nothing when nothing is at risk', async () => {
     expect((await atRiskDeals(db.client, org, now, 2, settings({ defaultDealValue: 500 }))).map((d) => d.leadId)).toEqual(['R1', 'R4']);
     expect(await atRiskDeals(db.client, 'org-risk-empty', now, 10)).toEqual([]);
+  });
+});
+
+describe('score dropped', () => {
+  const ORG = 'org-drop';
+  const NOW = T0 + 10 * DAY;
+  const scoreRow = (leadId: string, at: number, score: number, reasons: unknown[] = []) => ({
+    leadId, scoredAt: at, versionId: 'v1', score, channel: 'whatsapp', reasons: reasons as never
+  });
+  beforeAll(async () => {
+    await insertLeadScores(db.client, ORG, [
+      // A: 70% two days ago, 40% an hour ago: a 30-point fall.
+      scoreRow('A', NOW - 2 * DAY, 0.7),
+      scoreRow('A', NOW - HOUR, 0.4, [{ text: 'No reply for 2 d after qualification', direction: 'down', weight: -1.2, eventId: 'a-q' }]),
+      // B: a 10-point dip is not sharp.
+      scoreRow('B', NOW - 2 * DAY, 0.6),
+      scoreRow('B', NOW - HOUR, 0.5),
+      // C: fell sharply, but the deal was lost since: closed leads raise nothing.
+      scoreRow('C', NOW - 2 * DAY, 0.8),
+      scoreRow('C', NOW - HOUR, 0.2),
+      // D: its peak is older than the week looked at.
+      scoreRow('D', NOW - 9 * DAY, 0.9),
+      scoreRow('D', NOW - HOUR, 0.3)
+    ]);
+    await insertEventRows(db.client, [toEventRow({ type: 'deal_lost', eventId: 'c-lost', leadId: 'C', reason: 'price', occurredAt: iso(NOW - 30 * MIN) }, ORG, NOW)]);
+  });
+
+  it('is true for an open lead whose score fell 20 points or more within a week, with the reason in words', async () => {
+    const found = (await findExceptions(db.client, ORG, NOW, settings())).filter((e) => e.kind === 'score_dropped');
+    expect(found.map((e) => e.leadId)).toEqual(['A']);
+    expect(found[0]?.evidence).toEqual({ eventId: 'a-q', type: 'lead_scored', occurredAt: NOW - HOUR, summary: 'No reply for 2 d after qualification' });
+    expect(found[0]?.words).toBe('Score fell from 70% to 40% in 47 h: No reply for 2 d after qualification');
+    expect(found[0]?.since).toBe(NOW - HOUR);
+    // The at-risk list takes the model's P(lost) for a scored lead.
+    const [deal] = await atRiskDeals(db.client, ORG, NOW, 5, settings());
+    expect(deal?.leadId).toBe('A');
+    expect(deal?.risk).toBeCloseTo(0.6, 9);
+    expect(deal?.reason).toMatch(/Model: 40% to win\.$/);
+  });
+
+  it('keeps its id while the lead is rescored lower, and clears when the score recovers', async () => {
+    const before = (await findExceptions(db.client, ORG, NOW, settings())).find((e) => e.kind === 'score_dropped');
+    await insertLeadScores(db.client, ORG, [scoreRow('A', NOW - 30 * MIN, 0.35)]);
+    const later = (await findExceptions(db.client, ORG, NOW, settings())).find((e) => e.kind === 'score_dropped');
+    expect(later?.id).toBe(before?.id);
+    await insertLeadScores(db.client, ORG, [scoreRow('A', NOW - MIN, 0.65)]);
+    expect((await findExceptions(db.client, ORG, NOW, settings())).filter((e) => e.kind === 'score_dropped')).toEqual([]);
   });
 });

@@ -101,6 +101,21 @@ describe('planJourney', () => {
     expect(Math.max(...byChannel.values())).toBe(byChannel.get('whatsapp'));
   });
 
+  it('plants the signal documented at the top of simulator.ts: better sources, contact details and faster replies win more', () => {
+    const closed = plans.filter((p) => p.outcome !== 'silent');
+    const winShare = (keep: (p: JourneyPlan) => boolean) => {
+      const group = closed.filter(keep);
+      return group.filter((p) => p.outcome === 'won').length / group.length;
+    };
+    const sourceOf = (p: JourneyPlan) => p.events.flatMap((e) => (e.type === 'conversation_started' ? [e.source] : []))[0];
+    const hasEmail = (p: JourneyPlan) => p.events.some((e) => e.type === 'contact_enriched' && e.email);
+    expect(winShare((p) => sourceOf(p) === 'referral')).toBeGreaterThan(2 * winShare((p) => sourceOf(p) === 'facebook ad'));
+    expect(winShare(hasEmail)).toBeGreaterThan(1.3 * winShare((p) => !hasEmail(p)));
+    expect(winShare((p) => p.replyPace > 1)).toBeGreaterThan(2 * winShare((p) => p.replyPace < 1));
+    // Channel is not part of the signal: WhatsApp and the rest win at about the same rate.
+    expect(Math.abs(winShare((p) => p.channel === 'whatsapp') - winShare((p) => p.channel !== 'whatsapp'))).toBeLessThan(0.06);
+  });
+
   it('is deterministic for a seed and differs between seeds', () => {
     expect(planMany(7, 200)).toEqual(plans.slice(0, 200));
     expect(planMany(8, 200)).not.toEqual(plans.slice(0, 200));
@@ -133,6 +148,30 @@ describe('createEventSource', () => {
       expect(source.leadsActive).toBeLessThanOrEqual(25);
     }
     expect(source.leadsStarted).toBeGreaterThan(25);
+  });
+
+  it("answers won leads' customers faster than lost ones' (the reply pace of the planted signal)", () => {
+    let clock = 0;
+    const source = createEventSource({ seed: 4, leads: 100, now: () => (clock += 60_000) });
+    const byLead = new Map<string, AgentEvent[]>();
+    for (let i = 0; i < 30_000; i++) {
+      const e = source.next();
+      byLead.set(e.leadId, [...(byLead.get(e.leadId) ?? []), e]);
+    }
+    // Minutes from the customer's opening message to the agent's first answer, per outcome.
+    const firstAnswer = (events: AgentEvent[]) => {
+      const opener = events.find((e) => e.type === 'message' && e.direction === 'inbound');
+      const answer = events.find((e) => e.type === 'message' && e.direction === 'outbound');
+      return opener && answer ? (Date.parse(answer.occurredAt) - Date.parse(opener.occurredAt)) / 60_000 : undefined;
+    };
+    // The mean, not the median: the signal is in the slow tail (slow agents take ~8× as long).
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const gaps = (type: string) =>
+      [...byLead.values()].filter((events) => events.some((e) => e.type === type)).flatMap((events) => firstAnswer(events) ?? []);
+    const [won, lost] = [gaps('deal_won'), gaps('deal_lost')];
+    expect(won.length).toBeGreaterThan(200);
+    expect(lost.length).toBeGreaterThan(200);
+    expect(mean(won)).toBeLessThan(0.8 * mean(lost));
   });
 
   it('replays the same sequence for the same seed, and another for another seed', () => {

@@ -157,6 +157,55 @@ export const migrations: readonly Migration[] = [
       // folded twice, which idempotent aggregates make harmless.
       sql`INSERT INTO lead_funnel ${leadFunnelSelect('events')}`
     ]
+  },
+  {
+    version: 6,
+    name: 'model registry, promotion log and lead scores',
+    statements: [
+      // One row per trained version, written once; metrics, features and the holdout sample are
+      // JSON validated by contracts/model-registry.ts on read. ReplacingMergeTree so a retried
+      // insert of the same version folds. Artifacts live on disk under MODEL_DIR.
+      trustedSql(`CREATE TABLE IF NOT EXISTS model_versions (
+        org_id String,
+        version_id String,
+        created_at UInt64,
+        kind String,
+        scope String,
+        backend String,
+        train_from UInt64,
+        train_to UInt64,
+        n_train UInt32,
+        n_holdout UInt32,
+        positives UInt32,
+        training_ms UInt32,
+        metrics String,
+        baseline String,
+        features String,
+        holdout String,
+        reference String,
+        artifact_dir String
+      ) ENGINE = ReplacingMergeTree ORDER BY (org_id, version_id)`),
+      // Every promotion, rejection and rollback with its reason and who made it; the active
+      // version is the latest promoted or rolled-back one, so history is never rewritten.
+      trustedSql(`CREATE TABLE IF NOT EXISTS model_decisions (
+        org_id String,
+        at UInt64,
+        version_id String,
+        decision String,
+        reason String,
+        actor String
+      ) ENGINE = MergeTree ORDER BY (org_id, at, version_id)`),
+      // Score history: one row per lead per scoring. `channel` is kept for drift by channel.
+      trustedSql(`CREATE TABLE IF NOT EXISTS lead_scores (
+        org_id String,
+        lead_id String,
+        scored_at UInt64,
+        version_id String,
+        score Float64,
+        channel String,
+        reasons String
+      ) ENGINE = MergeTree PARTITION BY ${monthOfMs('scored_at')} ORDER BY (org_id, lead_id, scored_at)`)
+    ]
   }
 ];
 

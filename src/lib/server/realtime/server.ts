@@ -3,7 +3,7 @@ import { Server } from 'socket.io';
 import { exceptionActionRequestSchema } from '../../contracts/exceptions';
 import { presenceViewSchema, type PresenceView } from '../../contracts/presence';
 import { recordExceptionAction } from '../db/queries/exceptions';
-import { parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
+import { modelsRoom, parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
 import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
@@ -125,6 +125,11 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
           return room.userId === user.userId ? { ok: true } : { ok: false, code: 'not_found' };
         }
         if (room.orgId !== user.orgId) return { ok: false, code: 'not_found' };
+        if (room.kind === 'models') {
+          if (!can(user.role, 'models:view')) return { ok: false, code: 'forbidden' };
+          await socket.join(modelsRoom(user.orgId));
+          return { ok: true };
+        }
         if (!can(user.role, 'wall:view')) return { ok: false, code: 'forbidden' };
         await socket.join(wallRoom(user.orgId));
         // A (re)joining client gets the whole state, so it never patches deltas onto stale data.
@@ -140,5 +145,6 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
   });
   ctx.fanout.bind(io);
   ctx.presence.bind(io);
+  ctx.models.bind(io);
   return io;
 }

@@ -201,3 +201,26 @@ export function leadValuesQuery(orgId: string, now: number, leadIds: readonly st
       GROUP BY intent
     ) AS by_intent USING intent`;
 }
+
+/** A sharp fall: this many probability points from the lead's peak in the window to its latest score. */
+export const SCORE_DROP_POINTS = 0.2;
+export const SCORE_DROP_WINDOW_MS = 7 * 24 * HOUR;
+
+/**
+ * Open leads whose latest score is SCORE_DROP_POINTS or more below their highest score of the
+ * last week (issue 6 feeds lead_scores). Leads with an outcome are closed and left out.
+ */
+export function scoreDropsQuery(orgId: string, now: number): SqlFragment {
+  return sql`
+    SELECT lead_id, tupleElement(latest, 1) AS at, tupleElement(latest, 2) AS score, tupleElement(latest, 3) AS reasons,
+           peak, peak_at
+    FROM (
+      SELECT lead_id, argMax(tuple(scored_at, score, reasons), scored_at) AS latest, max(score) AS peak,
+             argMax(scored_at, tuple(score, scored_at)) AS peak_at
+      FROM lead_scores
+      WHERE org_id = ${orgId} AND scored_at <= ${now} AND scored_at > ${now - SCORE_DROP_WINDOW_MS}
+        AND lead_id NOT IN (SELECT lead_id FROM events WHERE org_id = ${orgId} AND type IN ('deal_won', 'deal_lost'))
+      GROUP BY lead_id
+    )
+    WHERE peak - tupleElement(latest, 2) >= ${SCORE_DROP_POINTS}`;
+}

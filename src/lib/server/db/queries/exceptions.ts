@@ -11,9 +11,10 @@ import {
   type LeadException
 } from '../../../contracts/exceptions';
 import { queryRows, type ClickHouseClient } from '../clickhouse';
-import { humanMarksQuery, leadFactsQuery, leadValuesQuery, stalledQuery } from './exception-sql';
-import { formatMoney, kindLabels, noOutcomeWords, notAttendedWords, silentWords, stalledWords } from './exception-words';
+import { humanMarksQuery, leadFactsQuery, leadValuesQuery, scoreDropsQuery, stalledQuery } from './exception-sql';
+import { formatDuration, formatMoney, kindLabels, noOutcomeWords, notAttendedWords, silentWords, stalledWords } from './exception-words';
 import { humanEventRow, insertEventRows, type EventRow } from './events';
+import { latestScores } from './models';
 
 /**
  * Exceptions (issue 5, item 2) and the at-risk list (item 3). Each exception is computed from the
@@ -103,9 +104,33 @@ function fromStalled(r: StalledRow, now: number): Found {
   return found('stalled', r.lead, entered + p75, evidence, stalledWords(stage, now - entered, p75, Number(r.samples)));
 }
 
-/** Hook for issue 6: a high-value deal whose score dropped sharply. Nothing until scores exist. */
-function findScoreDrops(): Found[] {
-  return [];
+interface ScoreDropRow {
+  lead_id: string;
+  at: string;
+  score: number;
+  reasons: string;
+  peak: number;
+  peak_at: string;
+}
+
+/**
+ * A deal whose score fell sharply (issue 6). The id is keyed on the peak it fell from, so the
+ * same fall stays one exception while the lead is rescored; the evidence is the event behind the
+ * strongest downward reason, when the model tied one.
+ */
+function fromScoreDrop(r: ScoreDropRow): Found {
+  let reasons: { text?: string; direction?: string; eventId?: string }[] = [];
+  try {
+    reasons = JSON.parse(r.reasons) as typeof reasons;
+  } catch {
+    // an unreadable reason list only costs the words
+  }
+  const down = reasons.find((x) => x.direction === 'down');
+  const at = Number(r.at);
+  const pct = (p: number) => `${Math.round(p * 100)}%`;
+  const evidence = { eventId: down?.eventId ?? '', type: 'lead_scored', occurredAt: at, summary: down?.text ?? '' };
+  const words = `Score fell from ${pct(Number(r.peak))} to ${pct(Number(r.score))} in ${formatDuration(Math.max(0, at - Number(r.peak_at)))}${down?.text ? `: ${down.text}` : ''}`;
+  return { ...found('score_dropped', r.lead_id, at, evidence, words), id: exceptionId('score_dropped', r.lead_id, `peak@${r.peak_at}`) };
 }
 
 interface MarksRow {
@@ -147,13 +172,14 @@ export async function findExceptions(
   settings: ExceptionSettings = defaultExceptionSettings,
   options: { includeSnoozed?: boolean } = {}
 ): Promise<LeadException[]> {
-  const [facts, stalled, marks] = await Promise.all([
+  const [facts, stalled, marks, drops] = await Promise.all([
     queryRows<FactsRow>(client, leadFactsQuery(orgId, now, settings)),
     queryRows<StalledRow>(client, stalledQuery(orgId, now, settings)),
-    queryRows<MarksRow>(client, humanMarksQuery(orgId, now))
+    queryRows<MarksRow>(client, humanMarksQuery(orgId, now)),
+    queryRows<ScoreDropRow>(client, scoreDropsQuery(orgId, now))
   ]);
   const byId = new Map(marks.map((m) => [m.exception_id, m]));
-  const all = [...facts.flatMap((r) => fromFacts(r, now, settings)), ...stalled.map((r) => fromStalled(r, now)), ...findScoreDrops()]
+  const all = [...facts.flatMap((r) => fromFacts(r, now, settings)), ...stalled.map((r) => fromStalled(r, now)), ...drops.map((r) => fromScoreDrop(r))]
     .map((f) => withMarks(f, byId.get(f.id), now))
     .filter((e) => options.includeSnoozed || !e.snoozed);
   return all.sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -200,8 +226,8 @@ export async function recordExceptionAction(
 }
 
 /**
- * How much each kind of exception says a deal is at risk, 0..1. A first calibration by judgement;
- * issue 6's score replaces it. Several exceptions combine as independent risks: 1 − Π(1 − w).
+ * How much each kind of exception says a deal is at risk, 0..1, for leads the model has not
+ * scored yet; a scored lead's risk is the model's P(lost). Several exceptions combine as independent risks: 1 − Π(1 − w).
  */
 const KIND_RISK: Record<ExceptionKind, number> = {
   booked_not_attended: 0.6,
@@ -258,12 +284,19 @@ export async function atRiskDeals(
   // Ids are up to 128 characters and a SELECT must stay under max_query_size (256 KiB): beyond a
   // few hundred leads, read every lead's value in the same single scan and pick in JS.
   const ids = [...byLead.keys()];
-  const values = await queryRows<ValueRow>(client, leadValuesQuery(orgId, now, ids.length <= MAX_LISTED_LEADS ? ids : null));
+  const listed = ids.length <= MAX_LISTED_LEADS ? ids : null;
+  const [values, scores] = await Promise.all([
+    queryRows<ValueRow>(client, leadValuesQuery(orgId, now, listed)),
+    latestScores(client, orgId, listed)
+  ]);
   const valueByLead = new Map(values.map((v) => [v.lead, v]));
   const deals = [...byLead].map(([leadId, list]) => {
-    const risk = 1 - list.reduce((keep, e) => keep * (1 - KIND_RISK[e.kind]), 1);
+    // The model's P(lost) when the lead has a score; the exceptions' judgement otherwise.
+    const scored = scores.get(leadId);
+    const risk = scored ? 1 - scored.score : 1 - list.reduce((keep, e) => keep * (1 - KIND_RISK[e.kind]), 1);
     const v = valueByLead.get(leadId);
     const deal = valueOf(v, settings);
+    const model = scored ? ` Model: ${Math.round(scored.score * 100)}% to win.` : '';
     return {
       since: Math.min(...list.map((e) => e.since)),
       deal: {
@@ -271,7 +304,7 @@ export async function atRiskDeals(
         risk,
         ...deal,
         exposure: risk * deal.value,
-        reason: reasonFor(list, deal, v?.intent ?? ''),
+        reason: `${reasonFor(list, deal, v?.intent ?? '')}${model}`,
         exceptionIds: list.map((e) => e.id)
       } satisfies AtRiskDeal
     };

@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import type { LedgerEvent } from '../../contracts/events';
+import type { LeadScore } from '../../contracts/model-registry';
+import { tfReady } from '../../../../ml/backend';
+import { explainScore } from '../../../../ml/explain';
+import { leadFeatures, leadOutcome } from '../../../../ml/features';
+import { loadModel, readModelMeta, type LeadModel } from '../../../../ml/model';
+import { encode, type FeatureSpec } from '../../../../ml/normalize';
+import type { ClickHouseClient } from '../db/clickhouse';
+import { activeVersionId, insertLeadScores, latestScores, listDecisions, listModelVersions, type ScoreRow, type StoredVersion } from '../db/queries/models';
+import { loadOrgLeadEvents } from '../db/queries/training-events';
+import type { Logger } from '../log';
+
+/**
+ * Scores open leads with the organisation's active model (issue 6 item 7). The model is loaded
+ * once per version and kept; a promotion or rollback calls `forget`. Scoring runs in the app's
+ * process: a forward pass of a few hundred leads is milliseconds, so only training goes to a
+ * child process.
+ */
+
+export interface LoadedModel {
+  version: StoredVersion;
+  model: LeadModel;
+  spec: FeatureSpec;
+}
+
+export interface Scorer {
+  /** The active version with its model, or null when the organisation has none yet. */
+  active(orgId: string): Promise<LoadedModel | null>;
+  /** Load any version's artifacts (comparisons on a new holdout). The caller must not dispose it. */
+  load(orgId: string, version: StoredVersion): Promise<LoadedModel>;
+  /** Score these leads (all open leads of the organisation when null), store and return the scores. */
+  scoreLeads(orgId: string, leadIds: readonly string[] | null, now?: number): Promise<LeadScore[]>;
+  /** Drop the cached active model (after a promotion or rollback). */
+  forget(orgId: string): void;
+  close(): void;
+}
+
+/** Leads per forward pass when scoring a whole organisation: bounds memory, keeps batches big. */
+const SCORE_CHUNK = 2_000;
+
+export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; modelDir: string; now?: () => number }): Scorer {
+  const { clickhouse, log, modelDir } = deps;
+  const clock = deps.now ?? Date.now;
+  /** Artifacts by directory: a version's model is read once, whichever version row names it. */
+  const loaded = new Map<string, Promise<Omit<LoadedModel, 'version'>>>();
+
+  async function loadVersion(version: StoredVersion): Promise<LoadedModel> {
+    const key = version.artifactDir;
+    let entry = loaded.get(key);
+    if (!entry) {
+      entry = (async () => {
+        await tfReady();
+        const dir = join(modelDir, version.artifactDir);
+        const [model, meta] = await Promise.all([loadModel(dir), readModelMeta(dir)]);
+        const spec = (meta.extra as { spec?: FeatureSpec } | undefined)?.spec;
+        if (!spec) throw new Error(`model ${version.versionId} has no feature spec in ${dir}/meta.json`);
+        return { model, spec };
+      })();
+      loaded.set(key, entry);
+      entry.catch(() => loaded.delete(key));
+    }
+    return { ...(await entry), version };
+  }
+
+  /** Per organisation, cached until `forget` (a promotion or rollback in this process). */
+  const activeByOrg = new Map<string, Promise<LoadedModel | null>>();
+  function active(orgId: string): Promise<LoadedModel | null> {
+    let entry = activeByOrg.get(orgId);
+    if (!entry) {
+      entry = (async () => {
+        const [decisions, versions] = await Promise.all([listDecisions(clickhouse, orgId), listModelVersions(clickhouse, orgId)]);
+        const id = activeVersionId(decisions);
+        const version = versions.find((v) => v.versionId === id);
+        return version ? loadVersion(version) : null;
+      })();
+      activeByOrg.set(orgId, entry);
+      entry.catch(() => activeByOrg.delete(orgId));
+    }
+    return entry;
+  }
+
+  function scoreEvents(m: LoadedModel, leads: [string, LedgerEvent[]][], now: number): ScoreRow[] {
+    const open = leads.filter(([, events]) => events.length > 0 && !leadOutcome(events));
+    if (open.length === 0) return [];
+    const rows = open.map(([, events]) => leadFeatures(events, now + 1));
+    const x = encode(m.spec, rows.map((r) => r.features));
+    const p = m.model.predict(x, open.length);
+    const c = m.model.contributions(x, open.length);
+    const width = m.spec.width;
+    return open.map(([leadId], i) => {
+      const { features, evidence } = rows[i]!;
+      const { reasons } = explainScore({ contributions: c.subarray(i * width, (i + 1) * width), columns: m.spec.columns, features, evidence });
+      return {
+        leadId,
+        scoredAt: now,
+        versionId: m.version.versionId,
+        score: p[i]!,
+        channel: features.categorical.channel ?? '',
+        reasons: reasons.map(({ text, direction, weight, eventId }) => ({ text, direction, weight, ...(eventId ? { eventId } : {}) }))
+      };
+    });
+  }
+
+  return {
+    active,
+    load: (_orgId, version) => loadVersion(version),
+    async scoreLeads(orgId, leadIds, now = clock()) {
+      const m = await active(orgId);
+      if (!m || (leadIds && leadIds.length === 0)) return [];
+      const leads = await loadOrgLeadEvents(clickhouse, orgId, leadIds ? { leadIds } : {});
+      const all = [...leads];
+      const rows: ScoreRow[] = [];
+      for (let i = 0; i < all.length; i += SCORE_CHUNK) rows.push(...scoreEvents(m, all.slice(i, i + SCORE_CHUNK), now));
+      if (rows.length === 0) return [];
+      const before = await latestScores(clickhouse, orgId, leadIds ? rows.map((r) => r.leadId) : null);
+      await insertLeadScores(clickhouse, orgId, rows);
+      log.debug({ orgId, scored: rows.length, version: m.version.versionId }, 'leads scored');
+      return rows.map((r) => ({ ...r, previous: before.get(r.leadId)?.score ?? null, scope: m.version.scope }));
+    },
+    forget(orgId) {
+      activeByOrg.delete(orgId);
+    },
+    close() {
+      for (const entry of loaded.values()) entry.then((m) => m.model.dispose(), () => {});
+      loaded.clear();
+    }
+  };
+}
