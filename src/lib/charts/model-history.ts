@@ -54,9 +54,9 @@ export function aucHistoryGeometry(versions: readonly ModelVersion[], activeVers
     isActive: v.versionId === activeVersionId
   }));
   // Dates for spans of days, weekday and time for shorter ones; in UTC so the server's first
-  // render and the browser agree. One tick per ~90 px keeps the labels apart.
+  // render and the browser agree. One tick per ~140 px keeps the labels apart at wall font sizes.
   const format = utcFormat(span[1]! - span[0]! >= 2 * DAY_MS ? '%d %b' : '%a %H:%M');
-  const xTicks = x.ticks(Math.max(2, Math.floor((plot.frame.right - plot.frame.left) / 90)));
+  const xTicks = x.ticks(Math.max(2, Math.floor((plot.frame.right - plot.frame.left) / 140)));
   return {
     frame: { ...plot.frame, xTicks: xTicks.map((d) => ({ at: x(d), label: format(d) })) },
     line: dots.length > 1 ? (line()(dots.map((d) => [d.cx, d.cy])) ?? '') : '',

@@ -23,7 +23,11 @@ export const modelVersionSchema = z.object({
   status: z.enum(versionStatuses),
   backend: z.string(),
   trainWindow: z.object({ from: z.number(), to: z.number() }),
-  counts: z.object({ train: z.number(), holdout: z.number(), positives: z.number() }),
+  /**
+   * Examples are moments in a lead's life (several per closed lead); the holdout is whole leads,
+   * so it is counted both ways.
+   */
+  counts: z.object({ train: z.number(), holdout: z.number(), positives: z.number(), holdoutLeads: z.number(), holdoutLeadsWon: z.number() }),
   trainingMs: z.number(),
   metrics: modelMetricsSchema,
   /** The model it was compared with, on this version's holdout, when one was active. */

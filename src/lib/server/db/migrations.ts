@@ -177,6 +177,8 @@ export const migrations: readonly Migration[] = [
         n_train UInt32,
         n_holdout UInt32,
         positives UInt32,
+        holdout_leads UInt32,
+        holdout_leads_won UInt32,
         training_ms UInt32,
         metrics String,
         baseline String,

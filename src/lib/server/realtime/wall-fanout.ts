@@ -17,6 +17,8 @@ import type { Logger } from '../log';
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents>;
 
 export const TICKER_LENGTH = 30;
+/** At most four ticker pushes a second per organisation (issue 5: "a few per second per view"). */
+export const TICKER_INTERVAL_MS = 250;
 
 /**
  * Turns committed events into per-organisation pushes. Ticker items go out as deltas at once
@@ -57,6 +59,40 @@ export function createWallFanout(deps: {
   const lastRuns = new Map<string, number>();
   /** Events of one batch and its neighbours arrive within this; they are pushed together. */
   const SETTLE_MS = 50;
+
+  /** Ticker rows waiting for the organisation's next ticker push, newest last. */
+  const tickerPending = new Map<string, EventRow[]>();
+  const lastTicker = new Map<string, number>();
+
+  /**
+   * Ticker deltas, at most one push per TICKER_INTERVAL_MS per organisation: the first batch after
+   * a quiet spell goes at once, later ones are coalesced (newest TICKER_LENGTH kept). Pushing every
+   * batch cost 5,000 screens ~20 frames/s each under load, and the bench's update lag with them.
+   */
+  function pushTicker(orgId: string, rows: readonly EventRow[]): void {
+    const pending = tickerPending.get(orgId);
+    if (pending) {
+      pending.push(...rows);
+      if (pending.length > TICKER_LENGTH) pending.splice(0, pending.length - TICKER_LENGTH);
+      return;
+    }
+    const emit = (list: readonly EventRow[]) => {
+      lastTicker.set(orgId, Date.now());
+      io?.to(wallRoom(orgId)).emit('events:ingested', list.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow));
+    };
+    const wait = (lastTicker.get(orgId) ?? 0) + TICKER_INTERVAL_MS - Date.now();
+    if (wait <= 0) return emit(rows);
+    tickerPending.set(orgId, rows.slice(-TICKER_LENGTH));
+    timers.set(
+      `ticker:${orgId}`,
+      setTimeout(() => {
+        timers.delete(`ticker:${orgId}`);
+        const list = tickerPending.get(orgId) ?? [];
+        tickerPending.delete(orgId);
+        emit(list);
+      }, wait)
+    );
+  }
 
   /**
    * Run `push` for `orgId` soon, unless one is already pending: after a quiet spell at once
@@ -173,8 +209,7 @@ export function createWallFanout(deps: {
         // agents may stream all night with nobody looking. (With a socket.io adapter, issue 8,
         // the process that owns the organisation asks the adapter instead.)
         if (!io.sockets.adapter.rooms.has(wallRoom(orgId))) continue;
-        const items = orgRows.slice(-TICKER_LENGTH).reverse().map(tickerItemFromRow);
-        io.to(wallRoom(orgId)).emit('events:ingested', items);
+        pushTicker(orgId, orgRows);
         if (orgRows.some((r) => r.type === 'stage_changed')) {
           throttle('stages', orgId, interval, () => pushCounts(orgId));
           throttle('funnel', orgId, kpiInterval, () => pushFunnel(orgId));

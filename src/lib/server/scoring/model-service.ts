@@ -24,6 +24,8 @@ export interface ModelService {
 }
 
 const OUTCOME_TYPES = new Set(['deal_won', 'deal_lost']);
+/** Pause between scoring rounds while events keep coming: at most ~5 rounds a second per organisation. */
+const BUSY_GAP_MS = 200;
 
 export function createModelService(deps: {
   clickhouse: ClickHouseClient;
@@ -47,7 +49,11 @@ export function createModelService(deps: {
     const going = running.get(orgId);
     if (going) return going;
     const run = (async () => {
-      for (let next = waiting.get(orgId); next; next = waiting.get(orgId)) {
+      for (let next = waiting.get(orgId), first = true; next; next = waiting.get(orgId), first = false) {
+        // Back-to-back rounds mean events arrive faster than they are scored: leave ingest and
+        // the wall's queries some room, and let the waiting set grow into one bigger round.
+        if (!first) await new Promise((resolve) => setTimeout(resolve, BUSY_GAP_MS));
+        next = waiting.get(orgId) ?? next;
         waiting.delete(orgId);
         try {
           pushScores(orgId, await scorer.scoreLeads(orgId, next === 'all' ? null : [...next]));
@@ -82,6 +88,7 @@ export function createModelService(deps: {
     scorer,
     trainer,
     committed(rows) {
+      scorer.noteCommitted(rows);
       const leads = new Map<string, Set<string>>();
       const outcomes = new Map<string, number>();
       for (const r of rows) {

@@ -1,7 +1,7 @@
 import type { LedgerEvent } from '../../contracts/events';
 import { createEventSource } from '../../../../ingest/simulator';
 import { examplesFromLeads, type LeadExample } from '../../../../ml/dataset';
-import { ledgerEventFromRow, toEventRow, type StoredEventRow } from '../db/queries/events';
+import { ledgerEventFromEventRow, toEventRow } from '../db/queries/events';
 
 /**
  * Training data for the prior model: the generic model that scores an organisation's leads until
@@ -23,10 +23,8 @@ export function priorExamples(seed: number): LeadExample[] {
   while (source.leadsStarted < PRIOR_LEADS) {
     clock += MINUTE;
     const event = source.next();
-    const row = toEventRow(event, 'prior', clock);
-    const stored = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'value' ? Number(v) : String(v)]));
     const list = leads.get(event.leadId) ?? [];
-    list.push(ledgerEventFromRow(stored as unknown as StoredEventRow));
+    list.push(ledgerEventFromEventRow(toEventRow(event, 'prior', clock)));
     leads.set(event.leadId, list);
   }
   return examplesFromLeads(leads, { seed });

@@ -7,9 +7,11 @@ import { leadFeatures, leadOutcome } from '../../../../ml/features';
 import { loadModel, readModelMeta, type LeadModel } from '../../../../ml/model';
 import { encode, type FeatureSpec } from '../../../../ml/normalize';
 import type { ClickHouseClient } from '../db/clickhouse';
+import type { EventRow } from '../db/queries/events';
 import { activeVersionId, insertLeadScores, latestScores, listDecisions, listModelVersions, type ScoreRow, type StoredVersion } from '../db/queries/models';
 import { loadOrgLeadEvents } from '../db/queries/training-events';
 import type { Logger } from '../log';
+import { createLeadHistories } from './lead-histories';
 
 /**
  * Scores open leads with the organisation's active model (issue 6 item 7). The model is loaded
@@ -31,6 +33,8 @@ export interface Scorer {
   load(orgId: string, version: StoredVersion): Promise<LoadedModel>;
   /** Score these leads (all open leads of the organisation when null), store and return the scores. */
   scoreLeads(orgId: string, leadIds: readonly string[] | null, now?: number): Promise<LeadScore[]>;
+  /** Committed ledger rows, so held lead histories stay current without a read. */
+  noteCommitted(rows: readonly EventRow[]): void;
   /** Drop the cached active model (after a promotion or rollback). */
   forget(orgId: string): void;
   close(): void;
@@ -42,6 +46,7 @@ const SCORE_CHUNK = 2_000;
 export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; modelDir: string; now?: () => number }): Scorer {
   const { clickhouse, log, modelDir } = deps;
   const clock = deps.now ?? Date.now;
+  const histories = createLeadHistories();
   /** Artifacts by directory: a version's model is read once, whichever version row names it. */
   const loaded = new Map<string, Promise<Omit<LoadedModel, 'version'>>>();
 
@@ -108,15 +113,42 @@ export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; 
     async scoreLeads(orgId, leadIds, now = clock()) {
       const m = await active(orgId);
       if (!m || (leadIds && leadIds.length === 0)) return [];
-      const leads = await loadOrgLeadEvents(clickhouse, orgId, leadIds ? { leadIds } : {});
-      const all = [...leads];
+      let leads: [string, LedgerEvent[]][];
+      if (leadIds) {
+        // Leads held in memory need no read; the others are read once and held from now on.
+        const missing = leadIds.filter((id) => !histories.get(orgId, id));
+        if (missing.length > 0) {
+          histories.reading(orgId, missing);
+          try {
+            for (const [id, events] of await loadOrgLeadEvents(clickhouse, orgId, { leadIds: missing })) histories.put(orgId, id, events);
+          } finally {
+            histories.doneReading(orgId, missing);
+          }
+        }
+        leads = leadIds.flatMap((id): [string, LedgerEvent[]][] => {
+          const events = histories.get(orgId, id);
+          return events ? [[id, events]] : [];
+        });
+      } else {
+        leads = [...(await loadOrgLeadEvents(clickhouse, orgId))];
+      }
       const rows: ScoreRow[] = [];
-      for (let i = 0; i < all.length; i += SCORE_CHUNK) rows.push(...scoreEvents(m, all.slice(i, i + SCORE_CHUNK), now));
+      for (let i = 0; i < leads.length; i += SCORE_CHUNK) rows.push(...scoreEvents(m, leads.slice(i, i + SCORE_CHUNK), now));
       if (rows.length === 0) return [];
-      const before = await latestScores(clickhouse, orgId, leadIds ? rows.map((r) => r.leadId) : null);
+      const unknown = rows.filter((r) => histories.lastScore(orgId, r.leadId) === undefined).map((r) => r.leadId);
+      const before = unknown.length > 0 ? await latestScores(clickhouse, orgId, leadIds ? unknown : null) : new Map();
+      const scores = rows.map((r) => {
+        const previous = histories.lastScore(orgId, r.leadId) ?? before.get(r.leadId)?.score ?? null;
+        histories.setScore(orgId, r.leadId, r.score);
+        return { ...r, previous, scope: m.version.scope };
+      });
+      // Stored before it is returned (and pushed): the page and the at-risk list read the history.
       await insertLeadScores(clickhouse, orgId, rows);
       log.debug({ orgId, scored: rows.length, version: m.version.versionId }, 'leads scored');
-      return rows.map((r) => ({ ...r, previous: before.get(r.leadId)?.score ?? null, scope: m.version.scope }));
+      return scores;
+    },
+    noteCommitted(rows) {
+      histories.note(rows);
     },
     forget(orgId) {
       activeByOrg.delete(orgId);

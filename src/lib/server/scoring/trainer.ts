@@ -145,7 +145,13 @@ export function createTrainer(deps: {
       scope,
       backend: result.backend,
       trainWindow: result.trainWindow,
-      counts: { train: result.counts.train + result.counts.validation, holdout: result.counts.holdout, positives: result.counts.holdoutPositives },
+      counts: {
+        train: result.counts.train + result.counts.validation,
+        holdout: result.counts.holdout,
+        positives: result.counts.holdoutPositives,
+        holdoutLeads: new Set(holdout.map((e) => e.id)).size,
+        holdoutLeadsWon: new Set(holdout.filter((e) => e.label === 1).map((e) => e.id)).size
+      },
       trainingMs,
       metrics: best.metrics,
       baseline: null,

@@ -256,3 +256,9 @@ export function ledgerEventFromRow(r: StoredEventRow): LedgerEvent {
     properties: JSON.parse(r.properties) as Record<string, unknown>
   };
 }
+
+/** A row this process built (before or after inserting it) as the app reads it back. */
+export function ledgerEventFromEventRow(row: EventRow): LedgerEvent {
+  const stored = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'value' ? Number(v) : String(v)]));
+  return ledgerEventFromRow(stored as unknown as StoredEventRow);
+}

@@ -40,6 +40,8 @@ interface VersionRow {
   n_train: number;
   n_holdout: number;
   positives: number;
+  holdout_leads: number;
+  holdout_leads_won: number;
   training_ms: number;
   metrics: string;
   baseline: string;
@@ -54,22 +56,26 @@ export async function saveModelVersion(client: ClickHouseClient, orgId: string, 
     client,
     'model_versions',
     ['org_id', 'version_id', 'created_at', 'kind', 'scope', 'backend', 'train_from', 'train_to', 'n_train', 'n_holdout', 'positives',
-     'training_ms', 'metrics', 'baseline', 'features', 'holdout', 'reference', 'artifact_dir'],
+     'holdout_leads', 'holdout_leads_won', 'training_ms', 'metrics', 'baseline', 'features', 'holdout', 'reference', 'artifact_dir'],
     [{
       org_id: orgId, version_id: v.versionId, created_at: v.createdAt, kind: v.kind, scope: v.scope, backend: v.backend,
       train_from: v.trainWindow.from, train_to: v.trainWindow.to, n_train: v.counts.train, n_holdout: v.counts.holdout,
-      positives: v.counts.positives, training_ms: Math.round(v.trainingMs), metrics: JSON.stringify(v.metrics),
+      positives: v.counts.positives, holdout_leads: v.counts.holdoutLeads, holdout_leads_won: v.counts.holdoutLeadsWon, training_ms: Math.round(v.trainingMs), metrics: JSON.stringify(v.metrics),
       baseline: v.baseline ? JSON.stringify(v.baseline) : '', features: JSON.stringify(v.features),
       holdout: JSON.stringify(v.holdout), reference: JSON.stringify(v.reference), artifact_dir: v.artifactDir
     }]
   );
 }
 
-/** Every version of the organisation, oldest first. A row that no longer parses is skipped, not fatal. */
+/**
+ * Every version of the organisation, oldest first. A row that no longer parses (a shape changed
+ * since it was written) is skipped, not fatal: one bad row must not take the model page down.
+ */
 export async function listModelVersions(client: ClickHouseClient, orgId: string): Promise<StoredVersion[]> {
   const rows = await queryRows<VersionRow>(
     client,
-    sql`SELECT version_id, created_at, kind, scope, backend, train_from, train_to, n_train, n_holdout, positives, training_ms,
+    sql`SELECT version_id, created_at, kind, scope, backend, train_from, train_to, n_train, n_holdout, positives, holdout_leads,
+               holdout_leads_won, training_ms,
                metrics, baseline, features, holdout, reference, artifact_dir
         FROM model_versions WHERE org_id = ${orgId}
         ORDER BY created_at, version_id LIMIT 1 BY version_id`
@@ -83,7 +89,13 @@ export async function listModelVersions(client: ClickHouseClient, orgId: string)
       scope: r.scope,
       backend: r.backend,
       trainWindow: { from: Number(r.train_from), to: Number(r.train_to) },
-      counts: { train: Number(r.n_train), holdout: Number(r.n_holdout), positives: Number(r.positives) },
+      counts: {
+        train: Number(r.n_train),
+        holdout: Number(r.n_holdout),
+        positives: Number(r.positives),
+        holdoutLeads: Number(r.holdout_leads),
+        holdoutLeadsWon: Number(r.holdout_leads_won)
+      },
       trainingMs: Number(r.training_ms),
       metrics: safeJson(r.metrics),
       baseline: r.baseline ? safeJson(r.baseline) : null,
