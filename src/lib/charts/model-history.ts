@@ -30,6 +30,9 @@ export interface AucHistoryGeometry {
   dots: AucDot[];
 }
 
+/** Room for a "Wed 12:00" label at the chart's font size, in viewBox units. */
+const MIN_TICK_GAP = 140;
+
 /** Holdout AUC of every version by creation time, oldest first; the active one is marked. */
 export function aucHistoryGeometry(versions: readonly ModelVersion[], activeVersionId: string | null, box: Box): AucHistoryGeometry {
   const sorted = [...versions].sort((a, b) => a.createdAt - b.createdAt);
@@ -54,11 +57,17 @@ export function aucHistoryGeometry(versions: readonly ModelVersion[], activeVers
     isActive: v.versionId === activeVersionId
   }));
   // Dates for spans of days, weekday and time for shorter ones; in UTC so the server's first
-  // render and the browser agree. One tick per ~140 px keeps the labels apart at wall font sizes.
+  // render and the browser agree.
   const format = utcFormat(span[1]! - span[0]! >= 2 * DAY_MS ? '%d %b' : '%a %H:%M');
-  const xTicks = x.ticks(Math.max(2, Math.floor((plot.frame.right - plot.frame.left) / 140)));
+  // d3 treats the count as a hint and may return ticks closer than that: drop any that would
+  // sit nearer than MIN_TICK_GAP to the one kept before it.
+  const xTicks: { at: number; label: string }[] = [];
+  for (const d of x.ticks(Math.max(1, Math.floor((plot.frame.right - plot.frame.left) / MIN_TICK_GAP)))) {
+    const at = x(d);
+    if (xTicks.length === 0 || at - xTicks[xTicks.length - 1]!.at >= MIN_TICK_GAP) xTicks.push({ at, label: format(d) });
+  }
   return {
-    frame: { ...plot.frame, xTicks: xTicks.map((d) => ({ at: x(d), label: format(d) })) },
+    frame: { ...plot.frame, xTicks },
     line: dots.length > 1 ? (line()(dots.map((d) => [d.cx, d.cy])) ?? '') : '',
     dots
   };

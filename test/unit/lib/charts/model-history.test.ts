@@ -36,6 +36,17 @@ describe('aucHistoryGeometry', () => {
     expect(g.frame.yTicks[0]?.label).toBe('0.3');
   });
 
+  it('keeps time labels at least 140 units apart, however narrow or wide the chart', () => {
+    for (const width of [120, 260, 600, 1400]) {
+      const wide = { ...box, width: PLOT_MARGIN.left + width + PLOT_MARGIN.right };
+      for (const list of [[version('v1', FIXTURE_NOW, 0.8)], versions]) {
+        const ticks = aucHistoryGeometry(list, null, wide).frame.xTicks.map((t) => t.at);
+        expect(ticks.length).toBeGreaterThan(0);
+        for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThanOrEqual(140);
+      }
+    }
+  });
+
   it('puts a single version mid-axis with no line', () => {
     const g = aucHistoryGeometry([version('v1', FIXTURE_NOW, 0.8)], 'v1', box);
     expect(g.line).toBe('');
