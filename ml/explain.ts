@@ -169,6 +169,22 @@ function reasonText(feature: string, features: RawFeatures): string {
 }
 
 /**
+ * Features that measure one thing from different angles. A linear model given all of them often
+ * weighs them against each other (a long silence down, the lead's age up), and reasons listed
+ * one by one then read as "nothing happened for 84 days ▲": true of the arithmetic, misleading to
+ * a rep. Each family becomes one reason with the family's net pull.
+ */
+const FAMILIES: Record<string, readonly string[]> = {
+  quiet: ['hoursSinceLastInbound', 'hoursSinceLastActivity', 'leadAgeHours', 'hoursSilentAfterQualification', 'hoursInStage', 'messagesSinceInbound', 'customerSpokeLast'],
+  conversation: ['messagesIn', 'messagesOut', 'hasAgentReply'],
+  response: ['responseHoursMedian', 'responseHoursLast'],
+  progress: ['stageReached', 'currentStage'],
+  visits: ['bookingsCreated', 'bookingsCancelled', 'noShows', 'attendedVisits'],
+  contact: ['hasEmail', 'hasPhone', 'hasCompany', 'hasName']
+};
+const familyOf = new Map(Object.entries(FAMILIES).flatMap(([family, members]) => members.map((m) => [m, `family:${family}`] as const)));
+
+/**
  * The top reasons (default 3) behind one lead's score. `contributions[i]` belongs to
  * `columns[i]`; a raw feature's weight is the sum over its columns (one-hot categories and any
  * companion columns), so a reason is about what the rep sees, not about encoding.
@@ -189,8 +205,24 @@ export function explainScore(args: {
     const feature = rawFeatureOf(column);
     weights.set(feature, (weights.get(feature) ?? 0) + contributions[i]!);
   });
-  const ranked = [...weights]
-    .filter(([, w]) => w !== 0 && Number.isFinite(w))
+  // Correlated features share their credit: fold each family into one reason, worded by its
+  // member that pulls hardest in the family's net direction.
+  const families = new Map<string, { net: number; members: [string, number][] }>();
+  for (const [feature, w] of weights) {
+    if (w === 0 || !Number.isFinite(w)) continue;
+    const family = familyOf.get(feature) ?? feature;
+    const f = families.get(family) ?? { net: 0, members: [] };
+    f.net += w;
+    f.members.push([feature, w]);
+    families.set(family, f);
+  }
+  const ranked = [...families.values()]
+    .filter((f) => f.net !== 0)
+    .map((f) => {
+      const aligned = f.members.filter(([, w]) => Math.sign(w) === Math.sign(f.net));
+      const [feature] = aligned.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || (a[0] < b[0] ? -1 : 1))[0]!;
+      return [feature, f.net] as const;
+    })
     .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || (a[0] < b[0] ? -1 : 1))
     .slice(0, Math.max(0, top));
   return {

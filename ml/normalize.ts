@@ -15,6 +15,14 @@ export interface NumericSpec {
   std: number;
   /** Whether a `missing:<name>` indicator column follows the value column. */
   hasMissingIndicator: boolean;
+  /**
+   * The training range. Values outside it are clamped to it when encoding: a model has learned
+   * nothing about a lead quiet for 84 days when training saw at most ten, and a linear model
+   * would extrapolate its weights far past anything it was checked on. (Absent in specs saved
+   * before it existed: no clamping then.)
+   */
+  min?: number;
+  max?: number;
 }
 
 /** A categorical feature's vocabulary: kept values, sorted, then OTHER_CATEGORY last. */
@@ -61,11 +69,15 @@ export function fitFeatureSpec(rows: RawFeatures[], opts: { minCount?: number } 
   const numeric = [...numericNames].sort().map((name): NumericSpec => {
     let n = 0;
     let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
     for (const r of rows) {
       const v = r.numeric[name];
       if (isPresent(v)) {
         n++;
         sum += v;
+        if (v < min) min = v;
+        if (v > max) max = v;
       }
     }
     const mean = n > 0 ? sum / n : 0;
@@ -75,7 +87,7 @@ export function fitFeatureSpec(rows: RawFeatures[], opts: { minCount?: number } 
       if (isPresent(v)) ss += (v - mean) ** 2;
     }
     const std = n > 0 ? Math.sqrt(ss / n) : 0;
-    return { name, mean, std: std > 0 ? std : 1, hasMissingIndicator: rows.length - n >= minCount };
+    return { name, mean, std: std > 0 ? std : 1, hasMissingIndicator: rows.length - n >= minCount, ...(n > 0 ? { min, max } : {}) };
   });
   const categorical = [...categoricalNames].sort().map((name): CategoricalSpec => {
     const counts = new Map<string, number>();
@@ -98,7 +110,7 @@ export function fitFeatureSpec(rows: RawFeatures[], opts: { minCount?: number } 
 /**
  * Encodes rows as a row-major `rows.length × spec.width` matrix. Features the spec does not know
  * are ignored; unseen categories land in OTHER_CATEGORY; missing numerics become the training
- * mean (0 after standardisation).
+ * mean (0 after standardisation); numerics outside the training range are clamped to it.
  */
 export function encode(spec: FeatureSpec, rows: RawFeatures[]): Float32Array {
   const out = new Float32Array(rows.length * spec.width);
@@ -120,7 +132,7 @@ export function encode(spec: FeatureSpec, rows: RawFeatures[]): Float32Array {
     spec.numeric.forEach((f, i) => {
       const at = base + (numericAt[i] as number);
       const v = row.numeric[f.name];
-      if (isPresent(v)) out[at] = (v - f.mean) / f.std;
+      if (isPresent(v)) out[at] = (Math.min(f.max ?? v, Math.max(f.min ?? v, v)) - f.mean) / f.std;
       else if (f.hasMissingIndicator) out[at + 1] = 1;
     });
     spec.categorical.forEach((f, i) => {

@@ -74,5 +74,6 @@ test('RevOps retrains the model and sees progress and the new version without a 
   }).toPass({ timeout: 30_000 });
   await expect(repPage.getByTestId('score-reasons').locator('li').first()).toHaveText(/\w+ \w+/);
   await expect(repPage.getByTestId('lead-score')).toContainText('your model v1');
+  await repPage.screenshot({ path: 'test-results/lead-score.png' });
   await repContext.close();
 });

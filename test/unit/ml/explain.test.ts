@@ -47,6 +47,21 @@ describe('explainScore', () => {
     ]);
   });
 
+  it('folds features that measure one thing into one reason with their net pull, worded by the member pulling that way', () => {
+    // A long silence pulls down; the lead's age and the quiet since any activity pull up (the
+    // model weighs correlated features against each other). One "quiet" reason, net down.
+    const quiet: RawFeatures = { numeric: { hoursSinceLastInbound: h(86 * 24), leadAgeHours: h(90 * 24), hoursSinceLastActivity: h(84 * 24) }, categorical: {} };
+    const cols = ['num:hoursSinceLastInbound', 'num:leadAgeHours', 'num:hoursSinceLastActivity'];
+    const { reasons } = explainScore({
+      contributions: Float32Array.from([-1.5, 0.5, 0.25]),
+      columns: cols,
+      features: quiet,
+      evidence: { hoursSinceLastInbound: 'ev-in' }
+    });
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatchObject({ feature: 'hoursSinceLastInbound', direction: 'down', weight: -0.75, eventId: 'ev-in' });
+  });
+
   it('returns three reasons by default and leaves out features that contributed nothing', () => {
     const contributions = new Float32Array(columns.length);
     contributions[4] = 0.25; // hasEmail

@@ -21,8 +21,8 @@ describe('fitFeatureSpec', () => {
 
   it('standardises with the mean and std of present values, std 0 → 1, and adds a missing indicator when enough rows lack the value', () => {
     expect(spec.numeric).toEqual([
-      { name: 'flat', mean: 5, std: 1, hasMissingIndicator: false },
-      { name: 'visits', mean: 2, std: 1, hasMissingIndicator: true }
+      { name: 'flat', mean: 5, std: 1, hasMissingIndicator: false, min: 5, max: 5 },
+      { name: 'visits', mean: 2, std: 1, hasMissingIndicator: true, min: 1, max: 3 }
     ]);
   });
 
@@ -53,16 +53,24 @@ describe('encode', () => {
 
   it('encodes row-major: standardised numbers, missing → mean (0) with indicator, one-hot categories, rare and unseen → other', () => {
     const x = encode(spec, [
-      row({ visits: 4 }, { source: 'web' }),
+      row({ visits: 3 }, { source: 'web' }),
       row({}, { source: 'ads' }), // rare in training
       row({ visits: Number.NaN }, { source: 'never-seen' }),
       row({ visits: 2, unknownFeature: 9 }, {}) // absent category = blank
     ]);
     expect(Array.from(x)).toEqual([
-      2, 0, 0, 1, 0,
+      1, 0, 0, 1, 0,
       0, 1, 0, 0, 1,
       0, 1, 0, 0, 1,
       0, 0, 1, 0, 0
+    ]);
+  });
+
+  it('clamps numbers to the training range before standardising, so a model never extrapolates past what it saw', () => {
+    // Training saw visits 1..3 (mean 2, std 1): 40 encodes as 3, -5 as 1.
+    expect(Array.from(encode(spec, [row({ visits: 40 }, { source: 'web' }), row({ visits: -5 }, { source: 'web' })]))).toEqual([
+      1, 0, 0, 1, 0,
+      -1, 0, 0, 1, 0
     ]);
   });
 
