@@ -49,7 +49,7 @@ const positives = (rows: LabelledExample[]) => rows.reduce((n, e) => n + e.label
  * model will be used (trained on the past, scoring leads that arrive later). A random split would
  * let next month's leads teach the model about this month's.
  */
-function splitExamples(examples: LabelledExample[], opts: TrainAndEvaluateOptions) {
+export function splitExamples(examples: LabelledExample[], opts: TrainAndEvaluateOptions) {
   const sorted = [...examples].sort(byTime);
   let train: LabelledExample[];
   let holdout: LabelledExample[];
@@ -62,8 +62,23 @@ function splitExamples(examples: LabelledExample[], opts: TrainAndEvaluateOption
     train = sorted.slice(0, cut);
     holdout = sorted.slice(cut);
   }
-  const validCut = train.length - Math.round(train.length * (opts.validationFraction ?? 0.2));
-  return { fit: train.slice(0, validCut), valid: train.slice(validCut), train, holdout };
+  // Validation by id, like the holdout: a ledger lead gives several examples (moments of its
+  // life) that share their label, so its early moments in fit and late ones in validation would
+  // flatter early stopping and calibration. Ids ordered by their newest example; the newest ids
+  // holding ~validationFraction of the examples validate. (Public datasets: one example per id,
+  // so this is the plain time order.)
+  const newest = new Map<string, LabelledExample>();
+  for (const e of train) newest.set(e.id, e); // train is sorted, so the last one per id wins
+  const ids = [...newest.values()].sort(byTime).map((e) => e.id);
+  const wanted = Math.round(train.length * (opts.validationFraction ?? 0.2));
+  const validIds = new Set<string>();
+  const perId = new Map<string, number>();
+  for (const e of train) perId.set(e.id, (perId.get(e.id) ?? 0) + 1);
+  for (let i = ids.length - 1, taken = 0; i >= 0 && taken < wanted; i--) {
+    validIds.add(ids[i]!);
+    taken += perId.get(ids[i]!) ?? 0;
+  }
+  return { fit: train.filter((e) => !validIds.has(e.id)), valid: train.filter((e) => validIds.has(e.id)), train, holdout };
 }
 
 /**

@@ -3,7 +3,7 @@ import { modelMetricsSchema, trainingProgressSchema, type LabelledExample, type 
 import { syntheticLeads } from '../../../ml/datasets/synthetic';
 import { seededRandom } from '../../../ml/model';
 import { encode } from '../../../ml/normalize';
-import { pickBest, scoreRaw, trainAndEvaluate, type TrainingResult } from '../../../ml/train';
+import { pickBest, scoreRaw, splitExamples, trainAndEvaluate, type TrainingResult } from '../../../ml/train';
 
 /** The leads in a seeded random order: the split must come from `at`, not the array order. */
 function shuffled<T>(xs: T[], seed: number): T[] {
@@ -98,5 +98,19 @@ describe('pickBest', () => {
   it('breaks an AUC tie at three decimals by the lower log loss, and a full tie by order', () => {
     expect(pickBest([c('a', 0.7001, 0.31), c('b', 0.7004, 0.3)]).name).toBe('b');
     expect(pickBest([c('a', 0.7004, 0.3), c('b', 0.7001, 0.3)]).name).toBe('a');
+  });
+});
+
+describe('splitExamples', () => {
+  it('keeps every id (a ledger lead, with several moments) wholly in fit or in validation, the newest ids validating', () => {
+    // 100 leads with 3 moments each, lead i's moments at i, i + 0.3, i + 0.6 (interleaving with neighbours is fine).
+    const examples = Array.from({ length: 100 }, (_, i) =>
+      [0, 0.3, 0.6].map((d): LabelledExample => ({ id: `lead-${i}`, at: i + d, label: (i % 2) as 0 | 1, features: { numeric: {}, categorical: {} } }))
+    ).flat();
+    const { fit, valid } = splitExamples(shuffled(examples, 3), { seed: 1, split: { train: new Set(examples.map((e) => e.id)), test: new Set() } });
+    const fitIds = new Set(fit.map((e) => e.id));
+    expect(valid.filter((e) => fitIds.has(e.id))).toEqual([]);
+    expect(valid.length).toBe(60); // 20 % of 300 examples: the newest 20 leads
+    expect(new Set(valid.map((e) => e.id))).toEqual(new Set(Array.from({ length: 20 }, (_, k) => `lead-${80 + k}`)));
   });
 });

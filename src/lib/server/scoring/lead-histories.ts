@@ -27,7 +27,7 @@ export interface LeadHistories {
 
 const key = (orgId: string, leadId: string) => `${orgId}\n${leadId}`;
 
-export function createLeadHistories(maxLeads = 20_000): LeadHistories {
+export function createLeadHistories(maxLeads = 5_000): LeadHistories {
   const held = new Map<string, { events: LedgerEvent[]; ids: Set<string>; score?: number }>();
   const whileReading = new Map<string, LedgerEvent[]>();
 
@@ -71,13 +71,16 @@ export function createLeadHistories(maxLeads = 20_000): LeadHistories {
           if (merged) held.delete(key(orgId, merged));
           continue;
         }
-        const event = ledgerEventFromEventRow(row);
+        // This runs for every committed row: convert only rows of leads held or being read.
         const entry = held.get(k);
+        const reading = whileReading.get(k);
+        if (!entry && !reading) continue;
+        const event = ledgerEventFromEventRow(row);
         if (entry && !entry.ids.has(event.eventId)) {
           entry.events.push(event);
           entry.ids.add(event.eventId);
         }
-        whileReading.get(k)?.push(event);
+        reading?.push(event);
       }
     },
     lastScore(orgId, leadId) {

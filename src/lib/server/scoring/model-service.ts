@@ -19,6 +19,8 @@ export interface ModelService {
   committed(rows: readonly EventRow[]): void;
   /** Resolves when scoring queued so far has finished (tests, shutdown). */
   idle(): Promise<void>;
+  /** Leads left unscored because the queue was full. */
+  readonly dropped: number;
   bind(io: RealtimeServer): void;
   stop(): void;
 }
@@ -26,6 +28,9 @@ export interface ModelService {
 const OUTCOME_TYPES = new Set(['deal_won', 'deal_lost']);
 /** Pause between scoring rounds while events keep coming: at most ~5 rounds a second per organisation. */
 const BUSY_GAP_MS = 200;
+/** Leads per scoring round, and leads that may wait for one, per organisation. */
+const MAX_LEADS_PER_ROUND = 500;
+const MAX_WAITING = 20_000;
 
 export function createModelService(deps: {
   clickhouse: ClickHouseClient;
@@ -40,6 +45,8 @@ export function createModelService(deps: {
   /** Per organisation: leads waiting to be scored, and the scoring in flight (one at a time). */
   const waiting = new Map<string, Set<string> | 'all'>();
   const running = new Map<string, Promise<void>>();
+  /** Leads not queued because the queue was full (they score on their next event). */
+  let dropped = 0;
 
   const pushScores = (orgId: string, scores: LeadScore[]) => {
     if (scores.length > 0) io?.to(wallRoom(orgId)).emit('leads:scored', scores);
@@ -55,8 +62,15 @@ export function createModelService(deps: {
         if (!first) await new Promise((resolve) => setTimeout(resolve, BUSY_GAP_MS));
         next = waiting.get(orgId) ?? next;
         waiting.delete(orgId);
+        // A bounded round: what is left waits for the next one, so scoring (derived data) takes
+        // at most a slice of the process from ingest under a flood of new leads.
+        let ids: string[] | null = null;
+        if (next !== 'all') {
+          ids = [...next].slice(0, MAX_LEADS_PER_ROUND);
+          if (next.size > ids.length) requeue(orgId, [...next].slice(MAX_LEADS_PER_ROUND));
+        }
         try {
-          pushScores(orgId, await scorer.scoreLeads(orgId, next === 'all' ? null : [...next]));
+          pushScores(orgId, await scorer.scoreLeads(orgId, ids));
         } catch (err) {
           // Scores are derived data: the next event of the lead (or the next promotion) scores it again.
           log.warn({ err, orgId }, 'scoring failed');
@@ -67,10 +81,23 @@ export function createModelService(deps: {
     return run;
   }
 
-  function queue(orgId: string, leadIds: Iterable<string> | 'all'): void {
+  function requeue(orgId: string, leadIds: Iterable<string> | 'all'): void {
     const current = waiting.get(orgId);
-    if (leadIds === 'all' || current === 'all') waiting.set(orgId, 'all');
-    else waiting.set(orgId, new Set([...(current ?? []), ...leadIds]));
+    if (leadIds === 'all' || current === 'all') return void waiting.set(orgId, 'all');
+    const set = current ?? new Set<string>();
+    for (const id of leadIds) {
+      // Beyond this the lead is scored on its next event (or at the next promotion), not now.
+      if (set.size >= MAX_WAITING) {
+        dropped++;
+        continue;
+      }
+      set.add(id);
+    }
+    waiting.set(orgId, set);
+  }
+
+  function queue(orgId: string, leadIds: Iterable<string> | 'all'): void {
+    requeue(orgId, leadIds);
     void drain(orgId);
   }
 
@@ -106,6 +133,9 @@ export function createModelService(deps: {
     },
     async idle() {
       while (running.size > 0) await Promise.all(running.values());
+    },
+    get dropped() {
+      return dropped;
     },
     bind(server) {
       io = server;
