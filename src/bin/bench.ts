@@ -513,7 +513,10 @@ async function main(): Promise<void> {
         CLICKHOUSE_DATABASE: DATABASE,
         LOG_LEVEL: 'warn',
         INGEST_MAX_REQUESTS_PER_KEY: '1000000',
-        INGEST_SPOOL_DIR: join(dir, 'spool')
+        INGEST_SPOOL_DIR: join(dir, 'spool'),
+        // Its own models (the prior is trained at the first ingest, as on a fresh install);
+        // MODEL_SCORING passes through from the caller's environment to compare on and off.
+        MODEL_DIR: join(dir, 'models')
       },
       stdio: 'ignore'
     });

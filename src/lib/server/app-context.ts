@@ -84,7 +84,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     // Replayed rows reach the wall too, once they are in ClickHouse.
     onCommitted: (rows) => {
       fanout.publishCommitted(rows);
-      models.committed(rows);
+      if (config.MODEL_SCORING === 'on') models.committed(rows);
     },
     onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying'),
     onSpooled: (rows, err) => {

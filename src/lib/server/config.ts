@@ -76,7 +76,13 @@ export const configSchema = z.object({
   RETRAIN_AFTER_OUTCOMES: int(50),
   RETRAIN_INTERVAL_HOURS: z.coerce.number().positive().default(24),
   /** Seeds training (shuffles, initial weights, cutoffs), so a run can be repeated. */
-  MODEL_SEED: int(20261202)
+  MODEL_SEED: int(20261202),
+  /**
+   * Whether this process scores leads as their events commit (and starts the prior for new
+   * organisations). 'off' for a process that should only ingest and serve; the model page,
+   * "Retrain now" and stored scores still work. Issue 8 turns this into process roles.
+   */
+  MODEL_SCORING: z.enum(['on', 'off']).default('on')
 });
 
 export type ServerConfig = Readonly<z.infer<typeof configSchema>>;
