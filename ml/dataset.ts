@@ -1,6 +1,7 @@
 import type { LedgerEvent } from '../src/lib/contracts/events';
 import type { LabelledExample } from '../src/lib/contracts/model';
 import { leadFeatures, leadOutcome } from './features';
+import { seededRandom } from './random';
 
 /**
  * Training examples from the ledger (issue 6). A closed lead gives several examples: its features
@@ -27,18 +28,11 @@ export interface LeadExample extends LabelledExample {
   outcomeEventId: string;
 }
 
-/** mulberry32 again (ml/ may not import ingest/); seeded per lead, so Map order never matters. */
+/** A generator seeded per lead (FNV-1a of the id), so Map order never matters. */
 function rngFor(seed: number, leadId: string): () => number {
   let h = 0x811c9dc5 ^ (seed >>> 0);
   for (let i = 0; i < leadId.length; i++) h = Math.imul(h ^ leadId.charCodeAt(i), 0x01000193);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(h);
 }
 
 const isQualification = (e: LedgerEvent): boolean => e.type === 'lead_qualified' || (e.type === 'stage_changed' && e.stage === 'qualified');

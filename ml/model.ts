@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelKind } from '../src/lib/contracts/model';
 import { tfReady } from './backend';
+import { seededRandom } from './random';
 
 /** Rows of a row-major `rows × width` matrix with 0/1 labels. */
 export interface TrainData {
@@ -67,18 +68,6 @@ const HYPER: Record<ModelKind, { hidden: number[]; dropout: number; l2: number; 
 const PATIENCE = 5;
 const MIN_IMPROVEMENT = 1e-4;
 const IG_STEPS = 32;
-
-/** A seeded uniform [0, 1) generator (mulberry32): the same seed gives the same stream. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Larger batches for larger sets: per-step overhead dominates small models on wasm. */
 const batchSizeFor = (rows: number) => 2 ** Math.min(10, Math.max(5, Math.round(Math.log2(rows / 64))));

@@ -1,5 +1,5 @@
 import type { LabelledExample } from '../../src/lib/contracts/model';
-import { seededRandom } from '../model';
+import { seededRandom } from '../random';
 
 /** Lead sources and their planted effect on the log-odds of winning. */
 const SOURCES: [string, number][] = [

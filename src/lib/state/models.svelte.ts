@@ -1,8 +1,6 @@
 import { modelPageSchema, trainingRunSchema, type ModelPage, type ModelVersion, type TrainingRun } from '$lib/contracts/model-registry';
-import type { ServerToClientEvents } from '$lib/contracts/realtime';
-import { validated, type RealtimeSocket } from '$lib/realtime/client';
+import { joinRoomLive, validated, type ConnectionStatus, type RealtimeSocket } from '$lib/realtime/client';
 import { defaultVersionId } from '$lib/charts/model-summary';
-import { OFFLINE_AFTER_FAILURES, REFUSED_RETRY_MS, type ConnectionStatus } from './wall.svelte';
 
 /** Where the page's two buttons post; the server checks `models:manage` again. */
 export const RETRAIN_URL = '/api/v1/models/retrain';
@@ -37,7 +35,6 @@ export class ModelsState {
   });
 
   #now: () => number;
-  #failures = 0;
 
   constructor(page: ModelPage, now: () => number = Date.now) {
     this.#now = now;
@@ -106,48 +103,11 @@ export class ModelsState {
    * with whoever opened it.
    */
   connect(socket: RealtimeSocket, room: string): () => void {
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    const onConnect = () => {
-      this.#failures = 0;
-      this.hasConnected = true;
-      socket.emit('room:join', room, (result) => {
-        this.status = result.ok ? 'live' : 'offline';
-      });
-    };
-    const onDisconnect = () => {
-      this.#failures = 0;
-      this.status = socket.active ? 'connecting' : 'offline';
-    };
-    // Same policy as the wall: a refused handshake is retried after a pause, since socket.io won't.
-    const onConnectError = () => {
-      this.#failures += 1;
-      if (socket.active) {
-        this.status = this.#failures < OFFLINE_AFTER_FAILURES ? 'connecting' : 'offline';
-        return;
-      }
-      this.status = 'offline';
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => socket.connect(), REFUSED_RETRY_MS);
-    };
-    const pushes = {
+    // Every push is validated with its contract before it touches state.
+    return joinRoomLive(socket, room, this, {
       'model:training-progressed': validated('model:training-progressed', trainingRunSchema, (v) => this.applyTraining(v)),
       'model:changed': validated('model:changed', modelPageSchema, (v) => this.applyPage(v))
-    } satisfies Partial<ServerToClientEvents>;
-    const pushList = Object.entries(pushes) as [keyof typeof pushes, (payload: unknown) => void][];
-
-    socket.on('connect', onConnect);
-    socket.on('disconnect', onDisconnect);
-    socket.on('connect_error', onConnectError);
-    for (const [event, handler] of pushList) socket.on(event, handler);
-    if (socket.connected) onConnect();
-
-    return () => {
-      clearTimeout(retryTimer);
-      socket.off('connect', onConnect);
-      socket.off('disconnect', onDisconnect);
-      socket.off('connect_error', onConnectError);
-      for (const [event, handler] of pushList) socket.off(event, handler);
-    };
+    });
   }
 }
 

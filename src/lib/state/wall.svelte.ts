@@ -1,4 +1,3 @@
-import type { ServerToClientEvents } from '$lib/contracts/realtime';
 import {
   stageCountsSchema,
   tickerItemSchema,
@@ -13,26 +12,10 @@ import {
 } from '$lib/contracts/wall';
 import { funnelViewSchema, type FunnelView } from '$lib/contracts/funnel';
 import { atRiskDealSchema, type AtRiskDeal, type LeadException } from '$lib/contracts/exceptions';
-import { validated, type RealtimeSocket } from '$lib/realtime/client';
-
-export type ConnectionStatus = 'connecting' | 'live' | 'offline';
+import { joinRoomLive, validated, type ConnectionStatus, type RealtimeSocket } from '$lib/realtime/client';
 
 /** Rows kept in the ticker; more than fit on a 1080p wall, few enough to render cheaply. */
 export const TICKER_LIMIT = 50;
-
-/**
- * Failed connection attempts in a row after which the wall says "offline" instead of
- * "reconnecting" (it keeps retrying). Three attempts is roughly 10 s with the client's backoff,
- * long enough to ride out a server restart without alarming the room.
- */
-export const OFFLINE_AFTER_FAILURES = 3;
-
-/**
- * Wait before asking again after the server's handshake refused us. socket.io never retries a
- * refusal by itself, but a refusal can be transient (the session store was unavailable), and
- * a wall must come back without anyone touching it.
- */
-export const REFUSED_RETRY_MS = 15_000;
 
 const tickerBatchSchema = tickerItemSchema.array();
 
@@ -84,7 +67,6 @@ export class WallState {
   lastUpdateAt = $state(0);
 
   #now: () => number;
-  #failures = 0;
 
   constructor(snapshot: WallSnapshot, now: () => number = Date.now) {
     this.#now = now;
@@ -143,36 +125,8 @@ export class WallState {
    * Closing the socket stays with whoever opened it.
    */
   connect(socket: RealtimeSocket, room: string): () => void {
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-
-    // Rooms do not survive a reconnect, so ask again on every connect; joining the wall room
-    // makes the server send a fresh snapshot. Live only once the server said yes.
-    const onConnect = () => {
-      this.#failures = 0;
-      this.hasConnected = true;
-      socket.emit('room:join', room, (result) => {
-        this.status = result.ok ? 'live' : 'offline';
-      });
-    };
-    // `active` is false when socket.io will not retry: this client or the server closed the
-    // socket on purpose. A dropped transport leaves it true and socket.io reconnects.
-    const onDisconnect = () => {
-      this.#failures = 0;
-      this.status = socket.active ? 'connecting' : 'offline';
-    };
-    const onConnectError = () => {
-      this.#failures += 1;
-      if (socket.active) {
-        this.status = this.#failures < OFFLINE_AFTER_FAILURES ? 'connecting' : 'offline';
-        return;
-      }
-      // Refused by the handshake middleware (expired session, or the server could not check it).
-      this.status = 'offline';
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => socket.connect(), REFUSED_RETRY_MS);
-    };
     // Every push is validated with its contract before it touches state.
-    const pushes = {
+    return joinRoomLive(socket, room, this, {
       'wall:snapshotted': validated('wall:snapshotted', wallSnapshotSchema, (v) => this.applySnapshot(v)),
       'events:ingested': validated('events:ingested', tickerBatchSchema, (v) => this.applyIngested(v)),
       'stages:counted': validated('stages:counted', stageCountsSchema, (v) => this.applyCounts(v)),
@@ -180,21 +134,6 @@ export class WallState {
       'funnel:computed': validated('funnel:computed', funnelViewSchema, (v) => this.applyFunnel(v)),
       'exceptions:changed': validated('exceptions:changed', exceptionsDeltaSchema, (v) => this.applyExceptionsDelta(v)),
       'at-risk:ranked': validated('at-risk:ranked', atRiskDealSchema.array(), (v) => this.applyAtRisk(v))
-    } satisfies Partial<ServerToClientEvents>;
-    const pushList = Object.entries(pushes) as [keyof typeof pushes, (payload: unknown) => void][];
-
-    socket.on('connect', onConnect);
-    socket.on('disconnect', onDisconnect);
-    socket.on('connect_error', onConnectError);
-    for (const [event, handler] of pushList) socket.on(event, handler);
-    if (socket.connected) onConnect();
-
-    return () => {
-      clearTimeout(retryTimer);
-      socket.off('connect', onConnect);
-      socket.off('disconnect', onDisconnect);
-      socket.off('connect_error', onConnectError);
-      for (const [event, handler] of pushList) socket.off(event, handler);
-    };
+    });
   }
 }

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tfReady } from '../../../ml/backend';
 import { syntheticLeads } from '../../../ml/datasets/synthetic';
 import { rocAuc } from '../../../ml/evaluate';
-import { fitPlatt, loadModel, seededRandom, trainModel, type LeadModel, type TrainData } from '../../../ml/model';
+import { fitPlatt, loadModel, trainModel, type LeadModel, type TrainData } from '../../../ml/model';
+import { seededRandom } from '../../../ml/random';
 import { encode, fitFeatureSpec } from '../../../ml/normalize';
 
 const leads = syntheticLeads(1_500, 11);

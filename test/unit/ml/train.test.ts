@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelMetricsSchema, trainingProgressSchema, type LabelledExample, type TrainingProgress } from '../../../src/lib/contracts/model';
 import { syntheticLeads } from '../../../ml/datasets/synthetic';
-import { seededRandom } from '../../../ml/model';
+import { seededRandom } from '../../../ml/random';
 import { encode } from '../../../ml/normalize';
 import { pickBest, scoreRaw, splitExamples, trainAndEvaluate, type TrainingResult } from '../../../ml/train';
 

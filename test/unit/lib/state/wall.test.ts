@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StageCounts, TickerItem, WallSnapshot } from '$lib/contracts/wall';
-import type { RealtimeSocket } from '$lib/realtime/client';
+import { OFFLINE_AFTER_FAILURES, REFUSED_RETRY_MS, type RealtimeSocket } from '$lib/realtime/client';
 import type { AckResult } from '$lib/contracts/realtime';
 import {
-  OFFLINE_AFTER_FAILURES,
-  REFUSED_RETRY_MS,
   TICKER_LIMIT,
   WallState,
   mergeTicker
