@@ -11,8 +11,8 @@ test.afterAll(() => clickhouse.close());
 
 /** What each role lands on, the navigation it is shown, and a page it must be refused. */
 const journeys: Record<Role, { home: RegExp; nav: string[]; refused: string }> = {
-  manager: { home: /\/$/, nav: ['Leads', 'Account'], refused: '/admin/users' },
-  revops: { home: /\/$/, nav: ['Settings', 'Account'], refused: '/leads' },
+  manager: { home: /\/$/, nav: ['Leads', 'Model', 'Account'], refused: '/admin/users' },
+  revops: { home: /\/$/, nav: ['Model', 'Settings', 'Account'], refused: '/leads' },
   rep: { home: /\/leads$/, nav: ['Leads', 'Account'], refused: '/admin/api-keys' },
   admin: { home: /\/admin\/users$/, nav: ['Users', 'API keys', 'Account'], refused: '/leads' }
 };
