@@ -27,6 +27,11 @@ export const permissions = [
   'leads:view-all',
   'leads:view-own',
   'leads:assign',
+  /**
+   * Work a lead one may see: claim, snooze, mark reviewed, correct what the AI wrote, add notes,
+   * draft and approve follow-ups. Reps may see their own leads and the unclaimed shared queue.
+   */
+  'leads:work',
   /** Acknowledge, snooze or claim an exception the system raised. */
   'exceptions:act',
   /** The organisation's thresholds (exceptions now, model settings with issue 6). */
@@ -41,9 +46,9 @@ export const permissions = [
 export type Permission = (typeof permissions)[number];
 
 const grants: Record<Role, readonly Permission[]> = {
-  manager: ['wall:view', 'leads:view-all', 'leads:assign', 'exceptions:act', 'models:view'],
+  manager: ['wall:view', 'leads:view-all', 'leads:assign', 'leads:work', 'exceptions:act', 'models:view'],
   revops: ['wall:view', 'settings:manage', 'models:view', 'models:manage'],
-  rep: ['leads:view-own'],
+  rep: ['leads:view-own', 'leads:work'],
   admin: ['users:manage', 'api-keys:manage']
 };
 
@@ -53,5 +58,5 @@ export function can(role: Role, permission: Permission): boolean {
 
 /** Where each role lands after signing in. */
 export function homeFor(role: Role): string {
-  return { manager: '/', revops: '/', rep: '/leads', admin: '/admin/users' }[role];
+  return { manager: '/', revops: '/', rep: '/inbox', admin: '/admin/users' }[role];
 }

@@ -33,8 +33,29 @@ export interface TimelineEntry {
   occurredAt: number;
 }
 
+/**
+ * Human events about a lead (issue 7): inbox actions, notes, corrections of what the AI wrote and
+ * approved follow-ups. A stage correction is not among them: it is a `stage_changed` row whose
+ * actor is `human:<userId>` with `properties.correction = 'stage'`, so every read that folds
+ * stages (current stage, funnel, exceptions, features) takes it without a special case.
+ */
+export const leadEventTypes = {
+  assigned: 'lead_assigned',
+  snoozed: 'lead_snoozed',
+  reviewed: 'lead_reviewed',
+  noteAdded: 'note_added',
+  intentCorrected: 'intent_corrected',
+  unmerged: 'leads_unmerged',
+  followUpApproved: 'follow_up_approved',
+  followUpSent: 'follow_up_sent',
+  followUpFailed: 'follow_up_failed'
+} as const;
+
+/** `properties.correction` on a human row that corrects the AI: 'stage' | 'intent' | 'unmerge'. */
+export const CORRECTION_PROPERTY = 'correction';
+
 /** Human events: written by people in the app, never accepted from agents' API keys. */
-export const humanEventTypes = ['lead_assigned', ...Object.values(exceptionEventTypes)] as const;
+export const humanEventTypes = [...Object.values(leadEventTypes), ...Object.values(exceptionEventTypes)] as const;
 
 /**
  * Ledger events about the record rather than the customer: who owns a lead, who claimed an

@@ -82,7 +82,23 @@ export const configSchema = z.object({
    * organisations). 'off' for a process that should only ingest and serve; the model page,
    * "Retrain now" and stored scores still work. Issue 8 turns this into process roles.
    */
-  MODEL_SCORING: z.enum(['on', 'off']).default('on')
+  MODEL_SCORING: z.enum(['on', 'off']).default('on'),
+  /**
+   * Natural-language features (the query bar's fallback, drafted follow-ups) use any
+   * OpenAI-compatible server when a key is set; without one, the local parser and templates.
+   */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** One request to the model; past it the local fallback answers. */
+  OPENAI_TIMEOUT_MS: int(15_000),
+  /**
+   * Approved follow-ups are POSTed here (the agent platform that sends them). Unset: approvals are
+   * recorded and shown as "not sent: no outbound webhook configured".
+   */
+  OUTBOUND_WEBHOOK_URL: z.url().optional(),
+  /** Signs each delivery (HMAC-SHA256 of the body, header x-pipewall-signature) when set. */
+  OUTBOUND_WEBHOOK_SECRET: z.string().min(16).optional()
 });
 
 export type ServerConfig = Readonly<z.infer<typeof configSchema>>;
