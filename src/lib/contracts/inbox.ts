@@ -28,7 +28,7 @@ export const inboxItemSchema = z.object({
   lastActivityType: z.string(),
   /** epoch ms of the first event. */
   createdAt: z.number(),
-  /** P(won) from the active model, with the change since the score a week ago; null when unscored. */
+  /** P(won) from the latest score, with the change from the score before it; null when unscored. */
   score: z
     .object({ pWon: z.number(), trend: z.number().nullable(), reasons: z.array(inboxReasonSchema).max(3) })
     .nullable(),
@@ -67,6 +67,8 @@ export interface InboxResponse {
   matched: number;
   /** epoch ms */
   asOf: number;
+  /** Something the asker should know about how the question was read ("No one called Bob"). */
+  notice?: string;
 }
 
 /** What a person can do to a lead from the inbox. `until` is epoch ms. */

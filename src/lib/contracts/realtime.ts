@@ -29,6 +29,17 @@ export interface ServerToClientEvents {
   'model:training-progressed': (run: TrainingRun) => void;
   /** The registry changed (a version trained, promoted, rejected, rolled back): the whole page. */
   'model:changed': (page: ModelPage) => void;
+  /**
+   * Leads of the organisation changed (activity, claims, snoozes, corrections, scores): every open
+   * inbox refetches its own filter. Ids, not rows: each inbox has its own view and filter.
+   */
+  'inbox:changed': (change: InboxChange) => void;
+}
+
+export interface InboxChange {
+  leadIds: string[];
+  /** The person whose action it was; '' for agents' activity and scoring. */
+  byUserId: string;
 }
 
 /** Refusals use the HTTP words: not_found also covers "exists, but in another organisation". */
@@ -55,13 +66,20 @@ export const presenceRoom = (orgId: string) => `presence:${orgId}`;
 /** The model page of an organisation: training progress and registry changes. */
 export const modelsRoom = (orgId: string) => `models:${orgId}`;
 
-export type Room = { kind: 'wall'; orgId: string } | { kind: 'models'; orgId: string } | { kind: 'user'; userId: string };
+/** The organisation's inboxes (reps and managers): told which leads changed. */
+export const inboxRoom = (orgId: string) => `inbox:${orgId}`;
+
+export type Room =
+  | { kind: 'wall'; orgId: string }
+  | { kind: 'models'; orgId: string }
+  | { kind: 'inbox'; orgId: string }
+  | { kind: 'user'; userId: string };
 
 /** The room a name stands for, or null for anything that is not a well-formed room name. */
 export function parseRoom(name: unknown): Room | null {
   if (typeof name !== 'string' || name.length > 200) return null;
-  const m = /^(wall|models|user):([A-Za-z0-9._:@-]+)$/.exec(name);
+  const m = /^(wall|models|inbox|user):([A-Za-z0-9._:@-]+)$/.exec(name);
   if (!m) return null;
   if (m[1] === 'user') return { kind: 'user', userId: m[2]! };
-  return { kind: m[1] === 'wall' ? 'wall' : 'models', orgId: m[2]! };
+  return { kind: m[1] as 'wall' | 'models' | 'inbox', orgId: m[2]! };
 }

@@ -7,6 +7,7 @@ import type { ServerConfig } from './config';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
+import { createInboxNotifier, type InboxNotifier } from './realtime/inbox-notifier';
 import { createPresence, type Presence } from './realtime/presence';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
 import { createModelService, type ModelService } from './scoring/model-service';
@@ -34,6 +35,8 @@ export interface AppContext {
   writer: BatchWriter<EventRow>;
   fanout: WallFanout;
   presence: Presence;
+  /** Tells open inboxes which leads changed (issue 7). */
+  inbox: InboxNotifier;
   /** Lead scoring, training and the model registry (issue 6). */
   models: ModelService;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
@@ -52,9 +55,11 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
   });
   const fanout = createWallFanout({ clickhouse, log });
   const presence = createPresence({ log });
+  const inbox = createInboxNotifier();
   const models = createModelService({
     clickhouse,
     log,
+    onScored: (orgId, leadIds) => inbox.changed(orgId, leadIds, ''),
     modelDir: config.MODEL_DIR,
     settings: {
       minWon: config.MODEL_MIN_WON,
@@ -84,6 +89,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     // Replayed rows reach the wall too, once they are in ClickHouse.
     onCommitted: (rows) => {
       fanout.publishCommitted(rows);
+      notifyInboxes(inbox, rows);
       if (config.MODEL_SCORING === 'on') models.committed(rows);
     },
     onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying'),
@@ -100,6 +106,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     writer,
     fanout,
     presence,
+    inbox,
     models,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
@@ -109,9 +116,21 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
       models.stop();
       fanout.stop();
       presence.stop();
+      inbox.stop();
       await clickhouse.close();
     }
   };
+}
+
+/** Agents' committed events, per organisation, to the inboxes (coalesced there). */
+function notifyInboxes(inbox: InboxNotifier, rows: readonly EventRow[]): void {
+  const byOrg = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const ids = byOrg.get(String(r.org_id)) ?? new Set<string>();
+    ids.add(String(r.lead_id));
+    byOrg.set(String(r.org_id), ids);
+  }
+  for (const [orgId, ids] of byOrg) inbox.changed(orgId, [...ids], '');
 }
 
 /** The limiters from config; `now` is there for tests. */

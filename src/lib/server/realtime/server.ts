@@ -3,7 +3,7 @@ import { Server } from 'socket.io';
 import { exceptionActionRequestSchema } from '../../contracts/exceptions';
 import { presenceViewSchema, type PresenceView } from '../../contracts/presence';
 import { recordExceptionAction } from '../db/queries/exceptions';
-import { modelsRoom, parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
+import { inboxRoom, modelsRoom, parseRoom, presenceRoom, userRoom, wallRoom, type AckResult } from '../../contracts/realtime';
 import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
@@ -125,6 +125,11 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
           return room.userId === user.userId ? { ok: true } : { ok: false, code: 'not_found' };
         }
         if (room.orgId !== user.orgId) return { ok: false, code: 'not_found' };
+        if (room.kind === 'inbox') {
+          if (!can(user.role, 'leads:work')) return { ok: false, code: 'forbidden' };
+          await socket.join(inboxRoom(user.orgId));
+          return { ok: true };
+        }
         if (room.kind === 'models') {
           if (!can(user.role, 'models:view')) return { ok: false, code: 'forbidden' };
           await socket.join(modelsRoom(user.orgId));
@@ -146,5 +151,6 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
   ctx.fanout.bind(io);
   ctx.presence.bind(io);
   ctx.models.bind(io);
+  ctx.inbox.bind(io);
   return io;
 }

@@ -38,6 +38,8 @@ export function createModelService(deps: {
   modelDir: string;
   settings: TrainerSettings;
   now?: () => number;
+  /** New scores were stored for these leads (the inboxes rank by them). */
+  onScored?: (orgId: string, leadIds: string[]) => void;
 }): ModelService {
   const { log } = deps;
   let io: RealtimeServer | undefined;
@@ -49,7 +51,9 @@ export function createModelService(deps: {
   let dropped = 0;
 
   const pushScores = (orgId: string, scores: LeadScore[]) => {
-    if (scores.length > 0) io?.to(wallRoom(orgId)).emit('leads:scored', scores);
+    if (scores.length === 0) return;
+    io?.to(wallRoom(orgId)).emit('leads:scored', scores);
+    deps.onScored?.(orgId, scores.map((s) => s.leadId));
   };
 
   function drain(orgId: string): Promise<void> {

@@ -229,7 +229,7 @@ export async function recordExceptionAction(
  * How much each kind of exception says a deal is at risk, 0..1, for leads the model has not
  * scored yet; a scored lead's risk is the model's P(lost). Several exceptions combine as independent risks: 1 − Π(1 − w).
  */
-const KIND_RISK: Record<ExceptionKind, number> = {
+export const KIND_RISK: Record<ExceptionKind, number> = {
   booked_not_attended: 0.6,
   silent_after_qualification: 0.5,
   attended_no_outcome: 0.45,
@@ -239,7 +239,7 @@ const KIND_RISK: Record<ExceptionKind, number> = {
 
 const MAX_LISTED_LEADS = 500;
 
-interface ValueRow {
+export interface ValueRow {
   lead: string;
   intent: string;
   own_value: number;
@@ -248,7 +248,7 @@ interface ValueRow {
   intent_currency: string;
 }
 
-function valueOf(v: ValueRow | undefined, s: ExceptionSettings): Pick<AtRiskDeal, 'value' | 'currency' | 'valueSource'> {
+export function valueOf(v: ValueRow | undefined, s: ExceptionSettings): Pick<AtRiskDeal, 'value' | 'currency' | 'valueSource'> {
   if (v && v.own_value > 0) return { value: v.own_value, currency: v.own_currency || s.currency, valueSource: 'lead' };
   if (v && v.intent_value > 0) return { value: v.intent_value, currency: v.intent_currency || s.currency, valueSource: 'intent' };
   return { value: s.defaultDealValue, currency: s.currency, valueSource: 'default' };
@@ -261,6 +261,12 @@ function reasonFor(exceptions: LeadException[], deal: Pick<AtRiskDeal, 'value' |
   const worth =
     deal.valueSource === 'lead' ? `worth ${money}` : deal.valueSource === 'intent' ? `typically ${money} for ${intent}` : `value unknown (default ${money})`;
   return `${top?.words ?? ''}${also}. ${worth[0]?.toUpperCase()}${worth.slice(1)}.`;
+}
+
+/** Each lead's own deal value and its intent's typical won value (`leadIds` null: every lead). */
+export async function leadValues(client: ClickHouseClient, orgId: string, now: number, leadIds: readonly string[] | null): Promise<Map<string, ValueRow>> {
+  const rows = await queryRows<ValueRow>(client, leadValuesQuery(orgId, now, leadIds));
+  return new Map(rows.map((v) => [v.lead, v]));
 }
 
 /**
