@@ -1,6 +1,10 @@
 import type { LedgerEvent } from '../src/lib/contracts/events';
-import { humanEventTypes } from '../src/lib/contracts/leads';
+import { humanEventTypes, leadEventTypes } from '../src/lib/contracts/leads';
 import type { FeatureEvidence, RawFeatures } from '../src/lib/contracts/model';
+import { isByPerson, isHumanCorrection, isOutcome, isStageCorrection, uniqueEvents } from './labels';
+
+// The label lives in labels.ts (issue 7 made it a rule of its own); re-exported for existing callers.
+export { leadOutcome, type LeadOutcome } from './labels';
 
 /**
  * A lead's features at a moment (issue 6), from its ledger events alone, so the same function
@@ -14,8 +18,11 @@ import type { FeatureEvidence, RawFeatures } from '../src/lib/contracts/model';
  * ledger "as of occurred_at" too (exception-sql.ts). Events at exactly the cutoff are excluded,
  * so a cutoff at the outcome's own millisecond never sees the outcome.
  *
- * Outcomes are the label, never a feature: deal_won, deal_lost and stage changes to won/lost are
- * dropped before anything is computed (a reopened lead is scored as if still open).
+ * Outcomes are the label (labels.ts), never a feature: deal_won, deal_lost and stage changes to
+ * won/lost, a person's correction to won/lost included, are dropped before anything is computed
+ * (a reopened lead is scored as if still open), so `correctedByHuman` never sees the label.
+ * People's other corrections (issue 7) count: a stage correction as a stage change (not as the
+ * agent qualifying), an intent correction as the intent, any of them in `correctedByHuman`.
  *
  * Copies of one eventId (at-least-once delivery) count once, and arrival order does not matter:
  * events are ordered by (occurredAt, eventId), so ties are broken by id, not by delivery.
@@ -140,36 +147,14 @@ export const featureLabels: Record<FeatureName, string> = {
   firstContactWeekday: 'Day of week of first contact'
 };
 
-const isOutcome = (e: LedgerEvent): boolean =>
-  e.type === 'deal_won' || e.type === 'deal_lost' || (e.type === 'stage_changed' && (e.stage === 'won' || e.stage === 'lost'));
-
 /** Bookkeeping by people; history, but not the customer's or agent's activity. */
 const humanTypes: ReadonlySet<string> = new Set(humanEventTypes);
-const isHuman = (e: LedgerEvent): boolean => e.actor.startsWith('human:') || humanTypes.has(e.type);
+const isHuman = (e: LedgerEvent): boolean => isByPerson(e) || humanTypes.has(e.type);
 const isBookkeeping = (e: LedgerEvent): boolean => isHuman(e) || e.type === 'leads_merged' || e.actor === 'system';
-
-const compareEvents = (a: LedgerEvent, b: LedgerEvent): number =>
-  a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
-
-/**
- * Which copy of a duplicated id to keep, independent of arrival order. Real copies are identical;
- * if they are not, the earliest wins, then a content comparison so the choice is still stable.
- */
-function preferCopy(a: LedgerEvent, b: LedgerEvent): LedgerEvent {
-  if (a.occurredAt !== b.occurredAt) return a.occurredAt < b.occurredAt ? a : b;
-  if (a.receivedAt !== b.receivedAt) return a.receivedAt < b.receivedAt ? a : b;
-  return JSON.stringify(a) <= JSON.stringify(b) ? a : b;
-}
 
 /** The events visible at the cutoff: before it, no outcomes, one copy per id, in time order. */
 export function visibleEvents(events: readonly LedgerEvent[], cutoffMs: number): LedgerEvent[] {
-  const byId = new Map<string, LedgerEvent>();
-  for (const e of events) {
-    if (!(e.occurredAt < cutoffMs) || isOutcome(e)) continue;
-    const seen = byId.get(e.eventId);
-    byId.set(e.eventId, seen ? preferCopy(seen, e) : e);
-  }
-  return [...byId.values()].sort(compareEvents);
+  return uniqueEvents(events, (e) => e.occurredAt < cutoffMs && !isOutcome(e));
 }
 
 const hoursFeature = (ms: number): number => Math.log1p(Math.max(0, ms) / HOUR);
@@ -242,7 +227,9 @@ export function leadFeatures(events: readonly LedgerEvent[], cutoffMs: number): 
     note('agentId', agentEvent);
   }
 
-  addStageFeatures(activity, cutoffMs, numeric, categorical, note);
+  // A person's stage correction moves the stage as any stage change does (the lead page shows it).
+  addStageFeatures(seen.filter((e) => !isBookkeeping(e) || isStageCorrection(e)), cutoffMs, numeric, categorical, note);
+  addIntentFeatures(seen, numeric, categorical, note);
   addMessageFeatures(activity, cutoffMs, numeric, note);
   addBookingFeatures(activity, numeric, note);
 
@@ -276,17 +263,25 @@ export function leadFeatures(events: readonly LedgerEvent[], cutoffMs: number): 
   const claim = human.findLast((e) => e.type === 'lead_assigned' || e.type === 'exception_claimed');
   numeric.claimedByHuman = claim ? 1 : 0;
   note('claimedByHuman', claim);
-  // TODO(issue 7): human corrections of agent facts arrive with issue 7; until then no event says so.
-  numeric.correctedByHuman = 0;
+  // Corrections to won/lost are outcomes, so not in `seen`: this never sees the label.
+  const correction = seen.findLast(isHumanCorrection);
+  numeric.correctedByHuman = correction ? 1 : 0;
+  note('correctedByHuman', correction);
 
   return { features: { numeric, categorical }, evidence };
 }
 
 type Note = (name: FeatureName, e: LedgerEvent | undefined) => void;
 
-/** Qualification as exception-sql.ts defines it: lead_qualified, or a stage change to qualified. */
-const isQualification = (e: LedgerEvent): boolean => e.type === 'lead_qualified' || (e.type === 'stage_changed' && e.stage === 'qualified');
+/**
+ * Qualification by the agent, as exception-sql.ts defines it: lead_qualified, or a stage change to
+ * qualified. Not a person's correction to qualified: it is written when the person reviews the
+ * lead, often long after the agent qualified it, and would restart the silence clock.
+ */
+const isQualification = (e: LedgerEvent): boolean =>
+  !isByPerson(e) && (e.type === 'lead_qualified' || (e.type === 'stage_changed' && e.stage === 'qualified'));
 
+/** Stage features from the agent's activity plus people's stage corrections. */
 function addStageFeatures(
   activity: readonly LedgerEvent[],
   cutoffMs: number,
@@ -327,7 +322,22 @@ function addStageFeatures(
     note('hoursInStage', enteredCurrent);
   }
 
-  const qualified = activity.findLast((e) => e.type === 'lead_qualified');
+  const q = activity.findLast(isQualification);
+  const lastInbound = activity.findLast(isInbound);
+  if (q && (!lastInbound || lastInbound.occurredAt <= q.occurredAt) && numeric.stageReached <= 2) {
+    numeric.hoursSilentAfterQualification = hoursFeature(cutoffMs - q.occurredAt);
+    note('hoursSilentAfterQualification', q);
+  }
+}
+
+/**
+ * Intent and the agent's confidence in it (lead_qualified). A person's intent correction replaces
+ * the intent and stands until another person corrects it, as in the label rule (labels.ts), even
+ * if the agent qualifies the lead again later. The confidence stays the agent's: it describes how
+ * sure the agent was, and `correctedByHuman` says that the agent was wrong.
+ */
+function addIntentFeatures(seen: readonly LedgerEvent[], numeric: Record<NumericFeature, number>, categorical: Record<CategoricalFeature, string>, note: Note): void {
+  const qualified = seen.findLast((e) => e.type === 'lead_qualified' && !isBookkeeping(e));
   if (qualified) {
     const c = Number(prop(qualified, 'confidence'));
     numeric.confidence = Number.isFinite(c) ? Math.min(1, Math.max(0, c)) : 0;
@@ -335,11 +345,10 @@ function addStageFeatures(
     note('confidence', qualified);
     note('intent', qualified);
   }
-  const q = activity.findLast(isQualification);
-  const lastInbound = activity.findLast(isInbound);
-  if (q && (!lastInbound || lastInbound.occurredAt <= q.occurredAt) && numeric.stageReached <= 2) {
-    numeric.hoursSilentAfterQualification = hoursFeature(cutoffMs - q.occurredAt);
-    note('hoursSilentAfterQualification', q);
+  const corrected = seen.findLast((e) => e.type === leadEventTypes.intentCorrected && nonEmpty(e.intent));
+  if (corrected) {
+    categorical.intent = corrected.intent;
+    note('intent', corrected);
   }
 }
 
@@ -404,30 +413,4 @@ function addBookingFeatures(activity: readonly LedgerEvent[], numeric: Record<Nu
     numeric[feature] = matching.length;
     note(feature, matching.at(-1));
   }
-}
-
-/** A lead's first outcome: won (1) or lost (0), when, and the event; undefined while open. */
-export interface LeadOutcome {
-  label: 0 | 1;
-  at: number;
-  eventId: string;
-}
-
-/**
- * The label: the lead's first outcome by occurredAt, whether a deal event or a stage change to
- * won/lost (agents send either or both). At the same millisecond a deal event beats a stage
- * change (it is the more specific record), then the event id decides, so arrival order never does.
- */
-export function leadOutcome(events: readonly LedgerEvent[]): LeadOutcome | undefined {
-  let best: LedgerEvent | undefined;
-  const rank = (e: LedgerEvent) => (e.type === 'stage_changed' ? 1 : 0);
-  for (const e of events) {
-    if (!isOutcome(e)) continue;
-    if (!best || e.occurredAt < best.occurredAt || (e.occurredAt === best.occurredAt && (rank(e) - rank(best) || (e.eventId < best.eventId ? -1 : 1)) < 0)) {
-      best = e;
-    }
-  }
-  if (!best) return undefined;
-  const won = best.type === 'deal_won' || (best.type === 'stage_changed' && best.stage === 'won');
-  return { label: won ? 1 : 0, at: best.occurredAt, eventId: best.eventId };
 }

@@ -72,6 +72,33 @@ describe('examplesFromLeads', () => {
     expect(key(examplesFromLeads(leads, { seed: 6 }))).not.toEqual(key(examples));
   });
 
+  it("labels a lead a person corrected with the person's outcome, cut before the correction (issue 7)", () => {
+    const [id, events] = [...leads].find(([, list]) => leadOutcome(list)?.label === 1)!;
+    const agentOutcome = leadOutcome(events)!;
+    const correctedAt = agentOutcome.at + 24 * HOUR;
+    const correction: LedgerEvent = {
+      ...events[0]!,
+      eventId: 'correction-1',
+      type: 'stage_changed',
+      stage: 'lost',
+      intent: '',
+      actor: 'human:u1',
+      agentId: '',
+      channel: '',
+      occurredAt: correctedAt,
+      receivedAt: correctedAt,
+      properties: { correction: 'stage', from: 'won' }
+    };
+    const list = examplesFromLeads(new Map([[id, [...events, correction]]]), { seed: 5, cutoffsPerLead: 5 });
+    expect(list.length).toBeGreaterThan(0);
+    for (const e of list) {
+      expect([e.label, e.outcomeAt, e.outcomeEventId]).toEqual([0, correctedAt, 'correction-1']);
+      expect(e.at).toBeLessThan(correctedAt);
+      // The correction is the outcome itself: never a feature of its own examples.
+      expect(e.features.numeric.correctedByHuman).toBe(0);
+    }
+  });
+
   it('takes as many cutoffs as asked', () => {
     const one = examplesFromLeads(leads, { seed: 5, cutoffsPerLead: 1 });
     expect(one).toHaveLength(byLead.size);

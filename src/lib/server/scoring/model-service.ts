@@ -26,6 +26,9 @@ export interface ModelService {
 }
 
 const OUTCOME_TYPES = new Set(['deal_won', 'deal_lost']);
+/** An outcome for the retraining count: an agent's deal event, or a person closing the lead by a stage correction. */
+const isOutcome = (r: EventRow) =>
+  OUTCOME_TYPES.has(String(r.type)) || (r.type === 'stage_changed' && String(r.actor).startsWith('human:') && (r.stage === 'won' || r.stage === 'lost'));
 /** Pause between scoring rounds while events keep coming: at most ~5 rounds a second per organisation. */
 const BUSY_GAP_MS = 200;
 /** Leads per scoring round, and leads that may wait for one, per organisation. */
@@ -127,7 +130,7 @@ export function createModelService(deps: {
         const set = leads.get(orgId) ?? new Set<string>();
         set.add(String(r.lead_id));
         leads.set(orgId, set);
-        if (OUTCOME_TYPES.has(String(r.type))) outcomes.set(orgId, (outcomes.get(orgId) ?? 0) + 1);
+        if (isOutcome(r)) outcomes.set(orgId, (outcomes.get(orgId) ?? 0) + 1);
       }
       for (const [orgId, ids] of leads) {
         trainer.ensureModel(orgId);

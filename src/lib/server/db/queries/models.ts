@@ -6,7 +6,7 @@ import {
   type PromotionDecision
 } from '../../../contracts/model-registry';
 import { insertRows, queryRows, type ClickHouseClient } from '../clickhouse';
-import { inList, sql } from '../sql';
+import { inList, sql, type SqlFragment } from '../sql';
 import { canonicalLeads } from './contacts';
 
 /**
@@ -209,26 +209,80 @@ export async function scoreHistory(client: ClickHouseClient, orgId: string, lead
   return rows.map((r) => ({ at: Number(r.scored_at), score: Number(r.score) }));
 }
 
-/** Outcome rows as ml/features.ts leadOutcome reads them: deal events and stage changes to won/lost. */
+/** Outcome rows as ml/labels.ts leadOutcome reads them: deal events and stage changes to won/lost. */
 const OUTCOME = sql`(type IN ('deal_won', 'deal_lost') OR (type = 'stage_changed' AND stage IN ('won', 'lost')))`;
 const WON = sql`(type = 'deal_won' OR stage = 'won')`;
+/** A person's stage correction (issue 7): any stage change whose actor is `human:<userId>`. */
+const BY_PERSON = sql`(type = 'stage_changed' AND actor LIKE 'human:%')`;
 
 /**
- * Leads with an outcome, counted once each under their canonical lead, by their first outcome
- * (as leadOutcome labels them). `receivedSince` counts only leads whose outcome arrived after it
- * (the "N new outcomes" retraining trigger).
+ * One row per lead that has a label, by the rule of ml/labels.ts leadOutcome: a person's latest
+ * stage correction to won/lost is the outcome; a person's latest correction to an open stage
+ * retracts the agent's outcomes up to it, leaving the first agent outcome after it (if any);
+ * without corrections, the first outcome. Ties as there: a deal event beats a stage change at the
+ * same millisecond, then the event id; copies of an id count once (the earliest, as preferCopy).
+ *
+ * Columns: `lead`; `label` (1 won, 0 lost); `outcome_at`; `received` (epoch ms when the label
+ * became what it is: when the deciding row arrived, or the reopening correction if it arrived
+ * later, so a correction counts as a new outcome for the retraining trigger).
+ *
+ * `fold: 'canonical'` groups merged leads under the lead they were merged into, as training reads
+ * them (training-events.ts); 'raw' keeps each lead id. Where SQL may differ from leadOutcome: two
+ * copies of one event id with different type, stage or actor (never written: copies are retries of
+ * one row) keep the earliest here and may keep another there; event ids are compared as bytes here
+ * and as UTF-16 there, which agree for the ASCII ids the contracts allow.
+ *
+ * `after` is the agents' outcomes after the person's latest stage correction (all of them when
+ * there is none), sorted so the first comes first and, at a tie, a deal event before a stage
+ * change (the tuple's second element), then the id. Its lambda sits in the same SELECT as
+ * `since`, not one level out: 18.16 prunes a subquery column that only a lambda uses, then fails
+ * with "Unknown identifier" (checked on 18.16.1).
+ */
+function leadLabels(orgId: string, fold: 'canonical' | 'raw'): SqlFragment {
+  const rows = sql`(SELECT lead_id, event_id, type, stage, occurred_at, received_at, ${BY_PERSON} AS by_person, ${WON} AS won
+                    FROM events WHERE org_id = ${orgId} AND (${OUTCOME} OR ${BY_PERSON})
+                    ORDER BY lead_id, event_id, occurred_at, received_at LIMIT 1 BY lead_id, event_id) AS e`;
+  const columns = sql`event_id, type, stage, occurred_at, received_at, by_person, won`;
+  const source =
+    fold === 'canonical'
+      ? sql`SELECT if(canonical = '', lead_id, canonical) AS lead, ${columns} FROM ${rows} ANY LEFT JOIN ${canonicalLeads(orgId)} AS links USING lead_id`
+      : sql`SELECT lead_id AS lead, ${columns} FROM ${rows}`;
+  return sql`(
+    SELECT lead,
+           if(closed_by_person, toUInt8(p_stage = 'won'), toUInt8(tupleElement(first, 4))) AS label,
+           if(closed_by_person, p_at, tupleElement(first, 1)) AS outcome_at,
+           if(closed_by_person, p_received, greatest(tupleElement(first, 5), p_received)) AS received
+    FROM (
+      SELECT lead, p_stage, p_at, p_received, after[1] AS first, notEmpty(after) AS has_after,
+             has_person AND p_stage IN ('won', 'lost') AS closed_by_person
+      FROM (
+        SELECT lead,
+               countIf(by_person) > 0 AS has_person,
+               argMaxIf(stage, tuple(occurred_at, event_id), by_person) AS p_stage,
+               maxIf(occurred_at, by_person) AS p_at,
+               argMaxIf(received_at, tuple(occurred_at, event_id), by_person) AS p_received,
+               if(has_person, toInt64(p_at), toInt64(-1)) AS since,
+               groupArrayIf(tuple(occurred_at, type = 'stage_changed', event_id, won, received_at), NOT by_person) AS agent,
+               arraySort(arrayFilter(o -> toInt64(tupleElement(o, 1)) > since, agent)) AS after
+        FROM (${source})
+        GROUP BY lead
+      )
+    )
+    WHERE closed_by_person OR has_after
+  )`;
+}
+
+/**
+ * Leads with an outcome, counted once each under their canonical lead, by their label as
+ * leadOutcome gives it (leadLabels), so a person's correction moves a lead between won and lost or
+ * out of the counts. `receivedSince` counts only leads whose label became what it is after it (the
+ * "N new outcomes" retraining trigger): a correction counts as a new outcome.
  */
 export async function outcomeCounts(client: ClickHouseClient, orgId: string, receivedSince = 0): Promise<{ won: number; lost: number }> {
   const rows = await queryRows<{ won: string; lost: string }>(
     client,
     sql`SELECT countIf(label = 1) AS won, countIf(label = 0) AS lost
-        FROM (
-          SELECT if(canonical = '', lead_id, canonical) AS lead, argMin(${WON}, tuple(occurred_at, event_id)) AS label,
-                 min(received_at) AS received
-          FROM (SELECT lead_id, event_id, type, stage, occurred_at, received_at FROM events WHERE org_id = ${orgId} AND ${OUTCOME}) AS e
-          ANY LEFT JOIN ${canonicalLeads(orgId)} AS links USING lead_id
-          GROUP BY lead
-        )
+        FROM ${leadLabels(orgId, 'canonical')} AS labels
         WHERE received > ${receivedSince}`
   );
   return { won: Number(rows[0]?.won ?? 0), lost: Number(rows[0]?.lost ?? 0) };
@@ -236,7 +290,8 @@ export async function outcomeCounts(client: ClickHouseClient, orgId: string, rec
 
 /**
  * For every lead that has an outcome and was scored before it: the version and score of its last
- * score before the outcome, with the label. Live accuracy is computed from these.
+ * score before the outcome, with the label (corrected by people, as leadLabels gives it, per raw
+ * lead id as before issue 7). Live accuracy is computed from these.
  */
 export async function scoredOutcomes(client: ClickHouseClient, orgId: string): Promise<{ versionId: string; label: 0 | 1; score: number }[]> {
   const rows = await queryRows<{ version_id: string; label: number; score: number }>(
@@ -245,10 +300,7 @@ export async function scoredOutcomes(client: ClickHouseClient, orgId: string): P
         FROM (
           SELECT lead_id, label,
                  argMaxIf(tuple(scored_at, version_id, score), scored_at, scored_at < outcome_at) AS last_score
-          FROM (
-            SELECT lead_id, argMin(${WON}, tuple(occurred_at, event_id)) AS label, min(occurred_at) AS outcome_at
-            FROM events WHERE org_id = ${orgId} AND ${OUTCOME} GROUP BY lead_id
-          ) AS o
+          FROM (SELECT lead AS lead_id, label, outcome_at FROM ${leadLabels(orgId, 'raw')} AS labels) AS o
           ALL INNER JOIN (SELECT lead_id, scored_at, version_id, score FROM lead_scores WHERE org_id = ${orgId}) AS s USING lead_id
           GROUP BY lead_id, label
         )

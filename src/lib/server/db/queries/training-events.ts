@@ -17,6 +17,11 @@ import { ledgerEventFromRow, type StoredEventRow } from './events';
  *
  * Merged leads fold into the lead they were merged into, as every lead-level read does: both
  * ids' events are in that lead's list (each event keeps its own leadId, the ledger's truth).
+ *
+ * People's rows come back with the agents' (issue 7): nothing here filters by type or actor,
+ * because the label (ml/labels.ts) and the features read people's corrections (stage_changed by
+ * `human:…`, intent_corrected, leads_unmerged). A correction is written at the time it is made,
+ * so `since` also picks up a lead whose only recent event is a correction.
  */
 
 export interface LeadEventsOptions {
