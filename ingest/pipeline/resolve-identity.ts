@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { AgentEvent } from '../../src/lib/contracts/events';
 import type { ClickHouseClient } from '../../src/lib/server/db/clickhouse';
-import { loadIdentityGraph, saveIdentities, saveLinks, type IdentityGraph } from '../../src/lib/server/db/queries/contacts';
+import { loadIdentityGraph, saveIdentities, saveLinks, splitKey, type IdentityGraph } from '../../src/lib/server/db/queries/contacts';
 import { contactSignals, type Identity } from './normalise-identity';
 
 /**
@@ -13,6 +13,10 @@ import { contactSignals, type Identity } from './normalise-identity';
  * Each organisation's graph is loaded once and changed under a per-organisation lock, so two
  * requests in this process cannot both claim one identity. Several processes can race on a new
  * identity; reads take the earliest claim (argMin), so they still agree on the owner.
+ *
+ * A person can undo a wrong merge (src/lib/server/lead-actions.ts): the pair is then marked as
+ * split in `lead_links`, and two groups are never merged while any lead of one was split from
+ * any lead of the other, whatever identity they share.
  */
 export interface LeadMerge {
   /** The surviving lead. */
@@ -66,7 +70,7 @@ export function createIdentityResolver(client: ClickHouseClient, options: { defa
           continue;
         }
         const into = canonical(owner);
-        if (into === lead) continue;
+        if (into === lead || wasSplit(graph, into, lead)) continue;
         // Keep links flat: whatever pointed at the merged lead now points at the survivor.
         for (const [linked, target] of graph.links) {
           if (target === lead) {
@@ -92,6 +96,17 @@ export function createIdentityResolver(client: ClickHouseClient, options: { defa
   }
 
   return {
+    /**
+     * Drop the cached graph of one organisation, so the next batch reloads it from ClickHouse
+     * (after an unmerge). Dropped now and again once the batches already queued for the
+     * organisation are done, since one of them may hold the old graph. Only this process's cache:
+     * another process holding the graph keeps it until it reloads (issue 8).
+     */
+    forget(orgId: string): void {
+      graphs.delete(orgId);
+      const queued = locks.get(orgId);
+      if (queued) void queued.catch(() => undefined).then(() => graphs.delete(orgId));
+    },
     /** Enrichment and merges for a batch of one organisation's valid events; persisted before it returns. */
     resolve(orgId: string, events: readonly AgentEvent[]): Promise<Resolution> {
       const previous = locks.get(orgId) ?? Promise.resolve();
@@ -106,6 +121,16 @@ export function createIdentityResolver(client: ClickHouseClient, options: { defa
 }
 
 export type IdentityResolver = ReturnType<typeof createIdentityResolver>;
+
+/** Whether a person split any lead of one group (canonical `a` and the leads linked into it) from any of the other. */
+function wasSplit(graph: IdentityGraph, a: string, b: string): boolean {
+  if (graph.splits.size === 0) return false;
+  if (graph.splits.has(splitKey(a, b))) return true;
+  // Only reached when a merge is about to happen in an organisation that has splits: rare.
+  const members = (root: string) => [root, ...[...graph.links].filter(([, target]) => target === root).map(([lead]) => lead)];
+  const others = members(b);
+  return members(a).some((x) => others.some((y) => graph.splits.has(splitKey(x, y))));
+}
 
 const signalOf = (identity: string): LeadMerge['signal'] => (identity.startsWith('email:') ? 'email' : 'phone');
 export type { Identity };

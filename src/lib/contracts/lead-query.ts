@@ -77,7 +77,12 @@ export type LeadQuery = z.infer<typeof leadQuerySchema>;
  */
 export type ParsedQuery =
   | { ok: true; query: LeadQuery; source: 'local' | 'openai'; /** Words the parser skipped, shown so nothing is silently ignored. */ ignored: string[] }
-  | { ok: false; message: string };
+  | {
+      ok: false;
+      message: string;
+      /** Refused on purpose (a request to change data, SQL): no model is asked to try again. */
+      unsafe?: boolean;
+    };
 
 /** The ask endpoint's body. */
 export const askRequestSchema = z.strictObject({ text: z.string().trim().min(1).max(500) });

@@ -8,6 +8,8 @@ import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
 import { createInboxNotifier, type InboxNotifier } from './realtime/inbox-notifier';
+import { createOutbound, type Outbound } from './follow-ups/outbound';
+import { createLanguageModel, type LanguageModel } from './openai';
 import { createPresence, type Presence } from './realtime/presence';
 import { createWallFanout, type WallFanout } from './realtime/wall-fanout';
 import { createModelService, type ModelService } from './scoring/model-service';
@@ -37,6 +39,10 @@ export interface AppContext {
   presence: Presence;
   /** Tells open inboxes which leads changed (issue 7). */
   inbox: InboxNotifier;
+  /** The configured OpenAI-compatible model, or null: the local parser and templates answer. */
+  language: LanguageModel | null;
+  /** Delivers approved follow-ups to the outbound webhook (issue 7). */
+  outbound: Outbound;
   /** Lead scoring, training and the model registry (issue 6). */
   models: ModelService;
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
@@ -56,6 +62,17 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
   const fanout = createWallFanout({ clickhouse, log });
   const presence = createPresence({ log });
   const inbox = createInboxNotifier();
+  const outbound = createOutbound({
+    clickhouse,
+    log,
+    url: config.OUTBOUND_WEBHOOK_URL,
+    secret: config.OUTBOUND_WEBHOOK_SECRET,
+    // Sent/failed rows reach the lead's timeline and the wall's ticker like any committed event.
+    onRecorded: (rows) => {
+      fanout.publishCommitted(rows);
+      notifyInboxes(inbox, rows);
+    }
+  });
   const models = createModelService({
     clickhouse,
     log,
@@ -107,11 +124,14 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     fanout,
     presence,
     inbox,
+    language: createLanguageModel(config),
+    outbound,
     models,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
     identity: createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined }),
     async close() {
+      outbound.stop();
       await writer.close();
       models.stop();
       fanout.stop();

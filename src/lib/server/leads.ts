@@ -7,6 +7,7 @@ import { randomId } from './auth/token';
 import { humanEventRow } from './db/queries/events';
 import { findUser, listUsers } from './db/queries/identity';
 import { findLead, leadTimeline } from './db/queries/leads';
+import { canSeeLead } from './lead-actions';
 
 export type LeadAccess =
   | { ok: true; lead: LeadSummary }
@@ -15,13 +16,13 @@ export type LeadAccess =
 /**
  * A lead as `user` may see it. The lookup is scoped to the user's organisation, so another
  * organisation's lead is "not found" (404) and nothing confirms it exists; a lead of this
- * organisation the role may not see is 403 (a rep asking for another rep's lead).
+ * organisation the role may not see is 403 (a rep asking for another rep's lead). Reps see their
+ * own leads and the unclaimed ones (the shared queue): the rule lead-actions.ts works leads by.
  */
 export async function accessLead(ctx: AppContext, user: SessionUser, leadId: string): Promise<LeadAccess> {
   const lead = await findLead(ctx.clickhouse, user.orgId, leadId);
   if (!lead) return { ok: false, status: 404, message: 'No such lead.' };
-  if (can(user.role, 'leads:view-all')) return { ok: true, lead };
-  if (can(user.role, 'leads:view-own') && lead.ownerId === user.userId) return { ok: true, lead };
+  if (canSeeLead(user, lead)) return { ok: true, lead };
   return { ok: false, status: 403, message: 'This lead belongs to someone else.' };
 }
 

@@ -14,7 +14,17 @@ const slot = globalThis as unknown as Record<symbol, RealtimeServer | undefined>
 export const getIO = (): RealtimeServer | undefined => slot[IO];
 
 export function attach(httpServer: HttpServer): RealtimeServer {
-  return (slot[IO] ??= attachRealtime(httpServer, getContext(), env.ORIGIN));
+  const existing = slot[IO];
+  if (existing) return existing;
+  const ctx = getContext();
+  const io = (slot[IO] = attachRealtime(httpServer, ctx, env.ORIGIN));
+  // Process start (both entries come through here once): approvals a crash left undelivered go
+  // out now. Best effort: a failure is logged and the next start tries again.
+  ctx.outbound.resumePending().then(
+    (n) => n > 0 && ctx.log.info({ approvals: n }, 'resumed undelivered follow-ups'),
+    (err: unknown) => ctx.log.warn({ err }, 'could not resume undelivered follow-ups')
+  );
+  return io;
 }
 
 /** Close the live sockets of ended sessions; see disconnectSessions. No-op before attach. */

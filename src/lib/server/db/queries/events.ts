@@ -88,8 +88,10 @@ export function toEventRow(
 }
 
 /**
- * A ledger row for an action a person took in the app (assignment, later claims and notes).
- * Same table as agents' events, so timelines and history show who did what.
+ * A ledger row for an action a person took in the app (assignment, claims, notes, corrections).
+ * Same table as agents' events, so timelines and history show who did what. `stage` and
+ * `intent` fill their columns only for a person's correction of what the AI wrote (a corrected
+ * stage is a `stage_changed` row, so every stage fold takes it); otherwise they stay ''.
  */
 export function humanEventRow(input: {
   orgId: string;
@@ -100,6 +102,8 @@ export function humanEventRow(input: {
   summary: string;
   properties: Record<string, string | number>;
   at: number;
+  stage?: string;
+  intent?: string;
 }): EventRow {
   return {
     org_id: input.orgId,
@@ -108,8 +112,8 @@ export function humanEventRow(input: {
     contact_id: '',
     type: input.type,
     channel: '',
-    stage: '',
-    intent: '',
+    stage: input.stage ?? '',
+    intent: input.intent ?? '',
     actor: `human:${input.userId}`,
     agent_id: '',
     value: 0,
