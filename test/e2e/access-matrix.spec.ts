@@ -43,6 +43,8 @@ interface World {
   otherUser: SeededUser;
   ownLead: string;
   otherLead: string;
+  /** Nobody's: in the shared queue every rep may work. */
+  sharedLead: string;
 }
 
 async function buildWorld(request: APIRequestContext): Promise<World> {
@@ -59,9 +61,10 @@ async function buildWorld(request: APIRequestContext): Promise<World> {
   const suffix = orgA.orgId.slice(4);
   const ownLead = `lead-own-${suffix}`;
   const otherLead = `lead-other-${suffix}`;
+  const sharedLead = `lead-shared-${suffix}`;
   const res = await request.post(`${BASE}/api/v1/events`, {
     headers: { authorization: `Bearer ${orgA.apiKey}` },
-    data: [buildStageChanged({ leadId: ownLead }), buildStageChanged({ leadId: otherLead })]
+    data: [buildStageChanged({ leadId: ownLead }), buildStageChanged({ leadId: otherLead }), buildStageChanged({ leadId: sharedLead })]
   });
   expect(res.status()).toBe(200);
   await insertEventRows(
@@ -82,7 +85,7 @@ async function buildWorld(request: APIRequestContext): Promise<World> {
       })
     )
   );
-  return { orgA, orgB, users, otherUser, ownLead, otherLead };
+  return { orgA, orgB, users, otherUser, ownLead, otherLead, sharedLead };
 }
 
 /** A fresh session per cell, so a cell that logs out (everywhere) cannot change another. */
@@ -110,6 +113,7 @@ function fill(template: string, world: World, self: string): string {
   return template
     .replaceAll('{ownLead}', world.ownLead)
     .replaceAll('{otherLead}', world.otherLead)
+    .replaceAll('{sharedLead}', world.sharedLead)
     .replaceAll('{org}', world.orgA.orgId)
     .replaceAll('{self}', self)
     .replaceAll('{otherUser}', world.otherUser.userId);
@@ -155,6 +159,23 @@ async function socketOutcome(token: string | null, origin: string | undefined, a
   }
 }
 
+/**
+ * A valid body for each JSON endpoint, so a cell shows the access decision rather than a 400.
+ * Each one is safe to repeat: none changes who owns a lead, which other cells depend on.
+ */
+function jsonBodyFor(path: string, world: World): unknown {
+  const leadId = /\/leads\/([^/]+)\//.exec(path)?.[1] ?? world.ownLead;
+  if (path.endsWith('/actions')) return { action: 'review' };
+  if (path.endsWith('/notes')) return { text: 'A note from the access test' };
+  if (path.endsWith('/corrections')) return { kind: 'intent', intent: `matrix intent ${Math.random().toString(36).slice(2)}` };
+  if (path === '/api/v1/ask') return { text: 'deals over 50k with no activity in 14 days' };
+  if (path === '/api/v1/follow-ups/drafts') return { leadIds: [world.ownLead] };
+  if (path === '/api/v1/follow-ups/approve') {
+    return { leadId, channel: 'whatsapp', language: 'en', text: 'Hello!', draftText: 'Hello!', confidence: 0.8, source: 'template' };
+  }
+  return [buildStageChanged()];
+}
+
 async function httpOutcome(request: APIRequestContext, spec: string, token: string | null, world: World): Promise<{ outcome: string; body: string }> {
   const m = /^`(GET|POST) ([^`]+)`(.*)$/.exec(spec);
   if (!m) throw new Error(`cannot read request "${spec}"`);
@@ -174,7 +195,7 @@ async function httpOutcome(request: APIRequestContext, spec: string, token: stri
     method === 'GET'
       ? await request.get(`${BASE}${path}`, { headers, maxRedirects: 0 })
       : path.startsWith('/api/')
-        ? await request.post(`${BASE}${path}`, { headers, data: [buildStageChanged()], maxRedirects: 0 })
+        ? await request.post(`${BASE}${path}`, { headers, data: jsonBodyFor(path, world), maxRedirects: 0 })
         : await request.post(`${BASE}${path}`, { headers, form, maxRedirects: 0 });
   const status = res.status();
   const location = res.headers()['location'];

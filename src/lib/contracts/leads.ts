@@ -31,6 +31,12 @@ export interface TimelineEntry {
   currency: string;
   /** epoch milliseconds */
   occurredAt: number;
+  /**
+   * The row's flat `properties` (message direction, booking start, who a lead was assigned to,
+   * what a correction replaced …): strings, numbers and booleans only; nested values and an
+   * unreadable JSON give nothing rather than an error, since a timeline must still render.
+   */
+  properties: Record<string, string | number | boolean>;
 }
 
 /**

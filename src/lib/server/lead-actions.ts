@@ -34,6 +34,11 @@ export function userNamesFrom(clickhouse: ClickHouseClient): LeadDeps['userName'
   return async (orgId, userId) => (await findUser(clickhouse, orgId, userId))?.name ?? '';
 }
 
+/** The deps from the app's context: its ClickHouse, its identity resolver, names from the users table. */
+export function leadDepsFrom(ctx: { clickhouse: ClickHouseClient; identity: { forget(orgId: string): void } }): LeadDeps {
+  return { clickhouse: ctx.clickhouse, identity: ctx.identity, userName: userNamesFrom(ctx.clickhouse) };
+}
+
 /**
  * Whether `user` may see a lead of their organisation (the caller has scoped the lookup to it):
  * managers every lead; reps their own and the unclaimed ones (the shared queue).

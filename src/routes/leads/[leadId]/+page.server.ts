@@ -1,8 +1,15 @@
 import { error, fail } from '@sveltejs/kit';
 import { can } from '$lib/contracts/auth';
+import { stages } from '$lib/contracts/events';
 import { assignLeadSchema } from '$lib/contracts/leads';
 import { requirePageUser } from '$lib/server/auth/guard';
+import type { AppContext } from '$lib/server/app-context';
 import { getContext } from '$lib/server/context';
+import { mergedInto } from '$lib/server/db/queries/contacts';
+import { findExceptions } from '$lib/server/db/queries/exceptions';
+import { listUsers } from '$lib/server/db/queries/identity';
+import { loadExceptionSettings } from '$lib/server/db/queries/org-settings';
+import { buildTimeline } from '$lib/server/lead-timeline';
 import { accessLead, assignableUsers, assignLead, leadDetail } from '$lib/server/leads';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -12,13 +19,60 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
   const access = await accessLead(ctx, user, params.leadId);
   if (!access.ok) error(access.status, access.message);
   setHeaders({ 'cache-control': 'no-store' });
+  const { lead } = access;
+  const now = Date.now();
   const canAssign = can(user.role, 'leads:assign');
+  const canWork = can(user.role, 'leads:work');
+  // Streamed, not awaited: exceptions are computed over the whole organisation (hundreds of ms on
+  // a busy ledger), and the timeline should not wait for them.
+  const exceptions = openExceptionsOf(ctx, user.orgId, lead.leadId, now);
+  const [detail, users, merged, assignees] = await Promise.all([
+    leadDetail(ctx, user, lead),
+    listUsers(ctx.clickhouse, user.orgId),
+    canWork ? mergedInto(ctx.clickhouse, user.orgId, lead.leadId) : Promise.resolve([]),
+    canAssign ? assignableUsers(ctx, user.orgId) : Promise.resolve([])
+  ]);
+  const names = new Map(users.map((u) => [u.userId, u.name]));
+  const nameOf = (userId: string) => names.get(userId) ?? 'a former user';
+  const { timeline, ...rest } = detail;
   return {
-    ...(await leadDetail(ctx, user, access.lead)),
+    ...rest,
+    view: buildTimeline(timeline, names, now),
+    /** null when they could not be computed (the page says so rather than showing none). */
+    exceptions: exceptions
+      .then((list) =>
+        list.map((e) => ({
+          id: e.id,
+          kind: e.kind,
+          words: e.words,
+          since: e.since,
+          claimedBy: e.claimed ? nameOf(e.claimed.userId) : '',
+          seenBy: e.acknowledged ? nameOf(e.acknowledged.userId) : ''
+        }))
+      )
+      .catch((err: unknown) => {
+        ctx.log.warn({ err, leadId: lead.leadId }, 'exceptions of a lead could not be computed');
+        return null;
+      }),
+    merged: merged.map((m) => ({ leadId: m.leadId, identity: m.identity, linkedAt: m.linkedAt })),
+    stages: [...stages],
+    me: user.userId,
+    canWork,
     canAssign,
-    assignees: canAssign ? await assignableUsers(ctx, user.orgId) : []
+    assignees,
+    now
   };
 };
+
+/**
+ * Open (not snoozed) exceptions of one lead, computed as the wall computes them. The queries
+ * cover the organisation (there is no per-lead form yet); the wall runs them every few seconds
+ * for a watched organisation, so one more run per lead page load is within what it already pays.
+ */
+async function openExceptionsOf(ctx: AppContext, orgId: string, leadId: string, at: number) {
+  const settings = await loadExceptionSettings(ctx.clickhouse, orgId);
+  return (await findExceptions(ctx.clickhouse, orgId, at, settings)).filter((e) => e.leadId === leadId);
+}
 
 export const actions: Actions = {
   assign: async ({ locals, params, request }) => {

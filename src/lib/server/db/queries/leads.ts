@@ -72,7 +72,26 @@ export async function listLeads(
   return rows.map(toLead);
 }
 
-/** A canonical lead's events (its merged leads' too) in the order they happened, each once. */
+/** A row's properties JSON as flat scalars; anything else (nested, unreadable) is left out. */
+function flatProperties(json: string): TimelineEntry['properties'] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return {}; // a damaged properties string costs that row its details, not the whole timeline
+  }
+  const out: TimelineEntry['properties'] = {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return out;
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * A canonical lead's events (its merged leads' too) in the order they happened, each once. A
+ * history longer than `count` keeps its latest events: what happened last is what a reviewer needs.
+ */
 export async function leadTimeline(client: ClickHouseClient, orgId: string, leadId: string, count = 500): Promise<TimelineEntry[]> {
   const rows = await queryRows<{
     event_id: string;
@@ -86,17 +105,18 @@ export async function leadTimeline(client: ClickHouseClient, orgId: string, lead
     value: number;
     currency: string;
     occurred_at: string;
+    properties: string;
   }>(
     client,
     sql`SELECT event_id, type, channel, stage, intent, actor, summary, visitParamExtractString(properties, 'text') AS text,
-               value, currency, occurred_at
+               value, currency, occurred_at, properties
         FROM events
         WHERE org_id = ${orgId} AND ${ofLead(orgId, leadId)}
-        ORDER BY occurred_at, event_id
+        ORDER BY occurred_at DESC, event_id DESC
         LIMIT 1 BY event_id
         LIMIT ${limit(count)}`
   );
-  return rows.map((r) => ({
+  return rows.reverse().map((r) => ({
     eventId: r.event_id,
     type: r.type,
     channel: r.channel,
@@ -107,6 +127,7 @@ export async function leadTimeline(client: ClickHouseClient, orgId: string, lead
     text: r.text,
     value: Number(r.value),
     currency: r.currency,
-    occurredAt: Number(r.occurred_at)
+    occurredAt: Number(r.occurred_at),
+    properties: flatProperties(r.properties)
   }));
 }
