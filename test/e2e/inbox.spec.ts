@@ -86,7 +86,7 @@ test('a rep works the inbox: opens a lead, corrects its stage (the wall shows it
   await page.getByLabel('Correct the stage').selectOption('booked');
   await page.getByTestId('review-panel').getByRole('button', { name: 'Save' }).first().click();
   await expect(page.getByTestId('lead-stage')).toContainText('booked');
-  await expect(page.getByTestId('timeline')).toContainText('corrected the stage');
+  await expect(page.getByTestId('timeline')).toContainText(/Qualified → Booked\s*corrected by/);
   await expect(wall.getByTestId('ticker')).toContainText('corrected the stage', { timeout: 5_000 });
 
   // Back in the inbox, the rep asks in plain language and gets exactly the right lead: big-fresh

@@ -23,14 +23,19 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
   const now = Date.now();
   const canAssign = can(user.role, 'leads:assign');
   const canWork = can(user.role, 'leads:work');
-  // Streamed, not awaited: exceptions are computed over the whole organisation (hundreds of ms on
-  // a busy ledger), and the timeline should not wait for them.
-  const exceptions = openExceptionsOf(ctx, user.orgId, lead.leadId, now);
-  const [detail, users, merged, assignees] = await Promise.all([
+  // Awaited, not streamed, although exceptions are computed over the whole organisation (hundreds
+  // of ms on a busy ledger): a page that streams a promise always answers 200 (sveltejs/kit#12987),
+  // so a refused form action (403) would read as a success.
+  const exceptions = openExceptionsOf(ctx, user.orgId, lead.leadId, now).catch((err: unknown) => {
+    ctx.log.warn({ err, leadId: lead.leadId }, 'exceptions of a lead could not be computed');
+    return null;
+  });
+  const [detail, users, merged, assignees, open] = await Promise.all([
     leadDetail(ctx, user, lead),
     listUsers(ctx.clickhouse, user.orgId),
     canWork ? mergedInto(ctx.clickhouse, user.orgId, lead.leadId) : Promise.resolve([]),
-    canAssign ? assignableUsers(ctx, user.orgId) : Promise.resolve([])
+    canAssign ? assignableUsers(ctx, user.orgId) : Promise.resolve([]),
+    exceptions
   ]);
   const names = new Map(users.map((u) => [u.userId, u.name]));
   const nameOf = (userId: string) => names.get(userId) ?? 'a former user';
@@ -39,21 +44,15 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
     ...rest,
     view: buildTimeline(timeline, names, now),
     /** null when they could not be computed (the page says so rather than showing none). */
-    exceptions: exceptions
-      .then((list) =>
-        list.map((e) => ({
-          id: e.id,
-          kind: e.kind,
-          words: e.words,
-          since: e.since,
-          claimedBy: e.claimed ? nameOf(e.claimed.userId) : '',
-          seenBy: e.acknowledged ? nameOf(e.acknowledged.userId) : ''
-        }))
-      )
-      .catch((err: unknown) => {
-        ctx.log.warn({ err, leadId: lead.leadId }, 'exceptions of a lead could not be computed');
-        return null;
-      }),
+    exceptions:
+      open?.map((e) => ({
+        id: e.id,
+        kind: e.kind,
+        words: e.words,
+        since: e.since,
+        claimedBy: e.claimed ? nameOf(e.claimed.userId) : '',
+        seenBy: e.acknowledged ? nameOf(e.acknowledged.userId) : ''
+      })) ?? null,
     merged: merged.map((m) => ({ leadId: m.leadId, identity: m.identity, linkedAt: m.linkedAt })),
     stages: [...stages],
     me: user.userId,
