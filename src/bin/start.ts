@@ -104,6 +104,10 @@ async function main(): Promise<void> {
     CLICKHOUSE_URL: url,
     CLICKHOUSE_DATABASE: database,
     ORIGIN: origin,
+    // Everything this process keeps on disk lives under --data-dir unless set explicitly, so two
+    // `npm start`s with different data directories never share (and lock) one spool.
+    INGEST_SPOOL_DIR: process.env.INGEST_SPOOL_DIR ?? join(dataDir, 'spool'),
+    MODEL_DIR: process.env.MODEL_DIR ?? join(dataDir, 'models'),
     // Ingest enforces its own (larger) limit; adapter-node's default 512 KB would cut it short.
     BODY_SIZE_LIMIT: process.env.BODY_SIZE_LIMIT ?? String(8 * 1024 * 1024)
   });
