@@ -61,7 +61,8 @@ function ownerIds(owner: OwnerFilter, user: SessionUser, users: readonly UserRec
 function whyOf(exceptions: LeadException[], pWon: number | null, lead: InboxLeadRow): string {
   const top = [...exceptions].sort((a, b) => KIND_RISK[b.kind] - KIND_RISK[a.kind] || a.since - b.since)[0];
   if (top) return top.words;
-  if (pWon !== null && pWon < SCORE_BAND_EDGES.low) return `Model gives it ${Math.round(pWon * 100)}% to win`;
+  // No number here: the row shows the score itself, and two roundings of it would disagree.
+  if (pWon !== null && pWon < SCORE_BAND_EDGES.low) return 'The model rates it unlikely to win';
   if (!lead.ownerId && OPEN_STAGES_NEEDING_OWNER.has(lead.stage)) return `${lead.stage[0]!.toUpperCase()}${lead.stage.slice(1)}, and nobody has claimed it`;
   return 'Matches your question';
 }

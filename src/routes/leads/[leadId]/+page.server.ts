@@ -8,6 +8,7 @@ import { getContext } from '$lib/server/context';
 import { mergedInto } from '$lib/server/db/queries/contacts';
 import { findExceptions } from '$lib/server/db/queries/exceptions';
 import { listUsers } from '$lib/server/db/queries/identity';
+import { knownIntents } from '$lib/server/db/queries/leads';
 import { loadExceptionSettings } from '$lib/server/db/queries/org-settings';
 import { buildTimeline } from '$lib/server/lead-timeline';
 import { accessLead, assignableUsers, assignLead, leadDetail } from '$lib/server/leads';
@@ -30,12 +31,13 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
     ctx.log.warn({ err, leadId: lead.leadId }, 'exceptions of a lead could not be computed');
     return null;
   });
-  const [detail, users, merged, assignees, open] = await Promise.all([
+  const [detail, users, merged, assignees, open, intents] = await Promise.all([
     leadDetail(ctx, user, lead),
     listUsers(ctx.clickhouse, user.orgId),
     canWork ? mergedInto(ctx.clickhouse, user.orgId, lead.leadId) : Promise.resolve([]),
     canAssign ? assignableUsers(ctx, user.orgId) : Promise.resolve([]),
-    exceptions
+    exceptions,
+    canWork ? knownIntents(ctx.clickhouse, user.orgId) : Promise.resolve([])
   ]);
   const names = new Map(users.map((u) => [u.userId, u.name]));
   const nameOf = (userId: string) => names.get(userId) ?? 'a former user';
@@ -55,6 +57,7 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
       })) ?? null,
     merged: merged.map((m) => ({ leadId: m.leadId, identity: m.identity, linkedAt: m.linkedAt })),
     stages: [...stages],
+    intents,
     me: user.userId,
     canWork,
     canAssign,

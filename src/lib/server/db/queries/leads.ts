@@ -131,3 +131,15 @@ export async function leadTimeline(client: ClickHouseClient, orgId: string, lead
     properties: flatProperties(r.properties)
   }));
 }
+
+/**
+ * The intents the organisation's leads carry, most used first: offered when a person corrects
+ * an intent, so "Teeth whitening" and "teeth whitening" do not become two categories to the model.
+ */
+export async function knownIntents(client: ClickHouseClient, orgId: string, count = 50): Promise<string[]> {
+  const rows = await queryRows<{ intent: string }>(
+    client,
+    sql`SELECT intent FROM events WHERE org_id = ${orgId} AND intent != '' GROUP BY intent ORDER BY count() DESC, intent LIMIT ${limit(count)}`
+  );
+  return rows.map((r) => r.intent);
+}
