@@ -20,6 +20,10 @@ import { canonicalLeads } from '../lib/server/db/queries/contacts';
 import { insertEventRows, type EventRow } from '../lib/server/db/queries/events';
 import { dropOffLeads, funnelSteps, journeys, stopReasons } from '../lib/server/db/queries/funnel';
 import { sql, trustedSql, type SqlFragment } from '../lib/server/db/sql';
+import type { SessionUser } from '../lib/contracts/auth';
+import { inboxRequestSchema, type InboxRequest } from '../lib/contracts/inbox';
+import { inboxLeads } from '../lib/server/db/queries/inbox';
+import { buildInbox } from '../lib/server/inbox';
 
 const SCALES = (process.env.BENCH_FUNNEL_EVENTS ?? '1000000,10000000').split(',').map(Number);
 /** Seconds the seeding of one scale may take (generation + insert); see the header. */
@@ -287,5 +291,23 @@ export async function benchFunnel(client: ClickHouseClient, orgId: string, recor
     app.forEach(([name], i) =>
       record(`${name} (${scale}), median / fastest ms of ${runs}${name === 'funnelSteps' ? ' (goal < 300 ms at 10M events)' : ''}`, `${ams[i] ?? ''} (${parts} active parts)`)
     );
+    // The rep's inbox folds every lead of the organisation (issue 7); measured on the first scale
+    // only: at 10M its exceptions part is the same ledger scan that times out for stopReasons.
+    if (k === 0) await benchInbox(client, orgId, q.asOf ?? Date.now(), scale, runs, record);
   }
+}
+
+async function benchInbox(client: ClickHouseClient, orgId: string, asOf: number, scale: string, runs: number, record: (what: string, figure: string) => void) {
+  const manager: SessionUser = { userId: 'bench-manager', orgId, email: 'bench@example.test', name: 'Bench', role: 'manager' };
+  const ask = (filter: InboxRequest['filter']) => () => buildInbox({ clickhouse: client }, manager, inboxRequestSchema.parse({ view: 'all', filter }), asOf);
+  const jobs: [string, () => Promise<unknown>][] = [
+    ['inbox, a manager\'s All view without a question', ask({})],
+    ['inbox, "deals over 50k with no activity in 14 days"', ask({ minValue: 50_000, inactiveDays: 14 })],
+    ['inbox SQL fold alone (inboxLeads)', () => inboxLeads(client, orgId, asOf, { filter: {}, scope: { kind: 'any' }, includeHidden: false, max: 20_000 })]
+  ];
+  const ms = await timeJobs(
+    jobs.map(([, run]) => run),
+    runs
+  );
+  jobs.forEach(([name], i) => record(`${name} (${scale}), median / fastest ms of ${runs}`, ms[i] ?? ''));
 }

@@ -5,6 +5,7 @@ import { roles } from './auth';
 export const presenceViewSchema = z.discriminatedUnion('page', [
   z.object({ page: z.literal('wall') }),
   z.object({ page: z.literal('leads') }),
+  z.object({ page: z.literal('inbox') }),
   z.object({ page: z.literal('lead'), leadId: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/) })
 ]);
 export type PresenceView = z.infer<typeof presenceViewSchema>;

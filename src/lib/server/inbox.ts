@@ -95,7 +95,7 @@ export type InboxResult = ({ ok: true } & InboxResponse) | Refusal;
  * The inbox for `user`: leads that need a person (or match the question), ranked by risk × value.
  * Every read is scoped to the user's organisation; the view and role decide whose leads.
  */
-export async function buildInbox(ctx: AppContext, user: SessionUser, request: InboxRequest, now = Date.now()): Promise<InboxResult> {
+export async function buildInbox(ctx: Pick<AppContext, 'clickhouse'>, user: SessionUser, request: InboxRequest, now = Date.now()): Promise<InboxResult> {
   const orgId = user.orgId;
   const [users, settings] = await Promise.all([listUsers(ctx.clickhouse, orgId), loadExceptionSettings(ctx.clickhouse, orgId)]);
   const scoped = scopeFor(user, request, users);
