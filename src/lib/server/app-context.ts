@@ -8,6 +8,7 @@ import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
 import { createInboxNotifier, type InboxNotifier } from './realtime/inbox-notifier';
+import { createOrgFactsCache, type OrgFactsCache } from './inbox-facts';
 import { createOutbound, type Outbound } from './follow-ups/outbound';
 import { createLanguageModel, type LanguageModel } from './openai';
 import { createPresence, type Presence } from './realtime/presence';
@@ -39,6 +40,8 @@ export interface AppContext {
   presence: Presence;
   /** Tells open inboxes which leads changed (issue 7). */
   inbox: InboxNotifier;
+  /** Organisation-wide inbox reads (values, scores, exceptions), shared by every open inbox. */
+  inboxFacts: OrgFactsCache;
   /** The configured OpenAI-compatible model, or null: the local parser and templates answer. */
   language: LanguageModel | null;
   /** Delivers approved follow-ups to the outbound webhook (issue 7). */
@@ -124,6 +127,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     fanout,
     presence,
     inbox,
+    inboxFacts: createOrgFactsCache(clickhouse),
     language: createLanguageModel(config),
     outbound,
     models,

@@ -3,18 +3,15 @@ import type { ExceptionKind, LeadException } from '../contracts/exceptions';
 import type { InboxItem, InboxRequest, InboxResponse } from '../contracts/inbox';
 import { scoreBandOf, SCORE_BAND_EDGES, type LeadFilter, type OwnerFilter } from '../contracts/lead-query';
 import type { AppContext } from './app-context';
-import { findExceptions, KIND_RISK, leadValues, valueOf } from './db/queries/exceptions';
+import { KIND_RISK, valueOf } from './db/queries/exceptions';
 import { listUsers, type UserRecord } from './db/queries/identity';
 import { inboxLeads, type InboxLeadRow, type OwnerScope } from './db/queries/inbox';
-import { latestScores } from './db/queries/models';
 import { loadExceptionSettings } from './db/queries/org-settings';
 
 /** Rows the inbox lists; the rest are counted in `matched`. */
 export const INBOX_LENGTH = 200;
 /** Leads read from ClickHouse before ranking; an organisation with more open leads matching is cut (most recent first). */
 const CANDIDATES = 20_000;
-/** Beyond this many ids, one scan of every lead is cheaper than a long IN list (max_query_size). */
-const MAX_LISTED = 500;
 /** Risk of a lead nothing is known against: unscored and no exception. */
 const BASE_RISK = 0.1;
 const OPEN_STAGES_NEEDING_OWNER = new Set(['qualified', 'booked', 'attended']);
@@ -95,7 +92,7 @@ export type InboxResult = ({ ok: true } & InboxResponse) | Refusal;
  * The inbox for `user`: leads that need a person (or match the question), ranked by risk × value.
  * Every read is scoped to the user's organisation; the view and role decide whose leads.
  */
-export async function buildInbox(ctx: Pick<AppContext, 'clickhouse'>, user: SessionUser, request: InboxRequest, now = Date.now()): Promise<InboxResult> {
+export async function buildInbox(ctx: Pick<AppContext, 'clickhouse' | 'inboxFacts'>, user: SessionUser, request: InboxRequest, now = Date.now()): Promise<InboxResult> {
   const orgId = user.orgId;
   const [users, settings] = await Promise.all([listUsers(ctx.clickhouse, orgId), loadExceptionSettings(ctx.clickhouse, orgId)]);
   const scoped = scopeFor(user, request, users);
@@ -104,14 +101,8 @@ export async function buildInbox(ctx: Pick<AppContext, 'clickhouse'>, user: Sess
     scoped.scope.kind === 'owners' && scoped.scope.ownerIds.length === 0
       ? []
       : await inboxLeads(ctx.clickhouse, orgId, now, { filter: request.filter, scope: scoped.scope, includeHidden: request.includeHidden, max: CANDIDATES });
-  const ids = leads.map((l) => l.leadId);
-  const listed = ids.length <= MAX_LISTED ? ids : null;
   if (leads.length === 0) return { ok: true, items: [], matched: 0, asOf: now, ...(scoped.notice ? { notice: scoped.notice } : {}) };
-  const [values, scores, exceptions] = await Promise.all([
-    leadValues(ctx.clickhouse, orgId, now, listed),
-    latestScores(ctx.clickhouse, orgId, listed),
-    findExceptions(ctx.clickhouse, orgId, now, settings, { includeSnoozed: true })
-  ]);
+  const { values, scores, exceptions } = await ctx.inboxFacts.get(orgId, now);
   const exceptionsByLead = new Map<string, LeadException[]>();
   for (const e of exceptions) exceptionsByLead.set(e.leadId, [...(exceptionsByLead.get(e.leadId) ?? []), e]);
   const names = new Map(users.map((u) => [u.userId, u.name]));

@@ -7,6 +7,7 @@ import { humanEventRow, insertEventRows, toEventRow } from '../../../src/lib/ser
 import { saveUser } from '../../../src/lib/server/db/queries/identity';
 import { insertLeadScores } from '../../../src/lib/server/db/queries/models';
 import { buildInbox } from '../../../src/lib/server/inbox';
+import { createOrgFactsCache } from '../../../src/lib/server/inbox-facts';
 import { createTestContext } from '../../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 
@@ -165,5 +166,19 @@ describe('the inbox', () => {
     const outsider: SessionUser = { ...max, userId: 'u-out', orgId: OTHER };
     expect(await ids(outsider, { view: 'all', filter: { intent: 'implants' } })).toEqual(['l6']);
     expect((await ids(max, { view: 'all', filter: { intent: 'implants' } })).includes('l6')).toBe(false);
+  });
+
+  it('shares the organisation-wide reads between inboxes of a round, and reads again once they are stale', async () => {
+    const facts = createOrgFactsCache(db.client, 5_000);
+    const [a, b] = await Promise.all([facts.get(ORG, NOW), facts.get(ORG, NOW)]);
+    expect(a).toBe(b);
+    expect(await facts.get(ORG, NOW + 4_000)).toBe(a);
+    const later = await facts.get(ORG, NOW + 6_000);
+    expect(later).not.toBe(a);
+    expect(later.at).toBe(NOW + 6_000);
+    // Never facts from the asker's future (a clock moved back, or a test asking about the past).
+    expect((await facts.get(ORG, NOW)).at).toBe(NOW);
+    expect(a.exceptions.some((e) => e.leadId === 'l5' && e.kind === 'silent_after_qualification')).toBe(true);
+    expect(a.scores.get('l5')?.score).toBe(0.2);
   });
 });
