@@ -67,3 +67,18 @@ test('signing in with the form shows the wall; signing out returns to the login 
   await page.goto('/');
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test('an email typed before the page finished loading is still there after it loads', async ({ page }) => {
+  // Slow scripts, as on a busy machine or a slow phone: the person types into the server-rendered
+  // form before the app takes it over. Hydration used to reset the email (its value came from the
+  // last attempt), so the browser's `required` check then silently refused to submit.
+  await page.route('**/_app/immutable/**', async (route) => {
+    await new Promise((r) => setTimeout(r, 1_500));
+    await route.continue();
+  });
+  await page.goto('/login', { waitUntil: 'commit' });
+  await page.getByLabel('Email').fill('typed-early@example.test');
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(500);
+  await expect(page.getByLabel('Email')).toHaveValue('typed-early@example.test');
+});
