@@ -55,7 +55,8 @@ for (const role of Object.keys(journeys) as Role[]) {
   test(`${role}: lands on their page, sees only their navigation, is refused elsewhere, and logs out for good`, async ({ page }) => {
     const journey = journeys[role];
     await signIn(page, people[role]);
-    // argon2id on two cores shared with the other specs: a sign-in can take over 5 s here.
+    // Headroom for a busy 2-core machine (the failures once blamed on slowness were the login
+    // page's hydration resetting the email: see live-page.spec.ts).
     await expect(page).toHaveURL(journey.home, { timeout: 15_000 });
     const nav = page.getByRole('navigation', { name: 'Main' });
     // The wall (manager, revops) keeps its header small for the room: no link to itself.
