@@ -21,13 +21,14 @@ export default defineConfig({
   workers: 2,
   timeout: 30_000,
   reporter: [['list']],
-  // Two specs load this 2-core machine: model-loop trains a model and rescores an organisation,
-  // and the access matrix makes 450 requests and sockets (each with an argon2 session lookup).
-  // Run alongside them, the latency-bound specs (sign-in, an event on the wall within 2 s, a
-  // claim within 1 s) measured the load, not the app. They run after the others.
+  // Three specs load this 2-core machine: model-loop trains a model and rescores an organisation,
+  // the access matrix makes 450 requests and sockets, and the inbox spec scores a new
+  // organisation, reads organisation-wide facts and drafts follow-ups. Run alongside them, the
+  // latency-bound specs (an event on the wall within 2 s, a claim on another wall within 1 s)
+  // measured the load, not the app. They run after the others.
   projects: [
-    { name: 'app', testIgnore: /(model-loop|access-matrix)\.spec\.ts/ },
-    { name: 'heavy', testMatch: /(model-loop|access-matrix)\.spec\.ts/, dependencies: ['app'] }
+    { name: 'app', testIgnore: /(model-loop|access-matrix|inbox)\.spec\.ts/ },
+    { name: 'heavy', testMatch: /(model-loop|access-matrix|inbox)\.spec\.ts/, dependencies: ['app'] }
   ],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
