@@ -1,7 +1,8 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { createClickHouse } from '../../src/lib/server/db/clickhouse';
 import { E2E_DATABASE } from '../helpers/e2e-env';
-import { seedOrganisation, seedUser, type SeededUser } from '../helpers/seed';
+import { seedOrganisation, seedUser } from '../helpers/seed';
+import { signIn, wallAs } from '../helpers/browser';
 
 // The server under test migrated this database at start; seed straight into it.
 const clickhouse = createClickHouse({ url: process.env.CLICKHOUSE_URL ?? '', database: E2E_DATABASE });
@@ -27,22 +28,6 @@ function wonDeal(leadId: string, daysAgo: number, intent: string, value: number)
     { type: 'lead_qualified', eventId: id(leadId), leadId, occurredAt: ago(daysAgo + 1), intent, confidence: 0.9 },
     { type: 'deal_won', eventId: id(leadId), leadId, occurredAt: ago(daysAgo), value, currency: 'EUR' }
   ];
-}
-
-async function signIn(page: Page, who: SeededUser): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function wallAs(browser: Browser, baseURL: string, sessionToken: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
-  await context.addCookies([{ name: 'pw_session', value: sessionToken, url: baseURL }]);
-  const page = await context.newPage();
-  await page.goto('/');
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'live');
-  return page;
 }
 
 const rowIds = (page: Page) => page.getByTestId('inbox-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-lead-id')));

@@ -1,10 +1,11 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import type { Role } from '../../src/lib/contracts/auth';
 import { createClickHouse } from '../../src/lib/server/db/clickhouse';
 import { humanEventRow, insertEventRows } from '../../src/lib/server/db/queries/events';
 import { buildStageChanged } from '../fixtures/events';
 import { E2E_DATABASE } from '../helpers/e2e-env';
 import { seedOrganisation, seedUser, type SeededOrg, type SeededUser } from '../helpers/seed';
+import { signIn } from '../helpers/browser';
 
 const clickhouse = createClickHouse({ url: process.env.CLICKHOUSE_URL ?? '', database: E2E_DATABASE });
 test.afterAll(() => clickhouse.close());
@@ -43,13 +44,6 @@ test.beforeAll(async ({ request }) => {
     })
   ]);
 });
-
-async function signIn(page: Page, who: SeededUser): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 for (const role of Object.keys(journeys) as Role[]) {
   test(`${role}: lands on their page, sees only their navigation, is refused elsewhere, and logs out for good`, async ({ page }) => {

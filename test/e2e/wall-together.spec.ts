@@ -1,8 +1,9 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { createClickHouse } from '../../src/lib/server/db/clickhouse';
 import { buildMessage, buildStageChanged } from '../fixtures/events';
 import { E2E_DATABASE } from '../helpers/e2e-env';
 import { seedOrganisation, seedUser } from '../helpers/seed';
+import { wallAs } from '../helpers/browser';
 
 // The server under test migrated this database at start; seed straight into it.
 const clickhouse = createClickHouse({ url: process.env.CLICKHOUSE_URL ?? '', database: E2E_DATABASE });
@@ -10,15 +11,6 @@ test.afterAll(() => clickhouse.close());
 
 const HOUR = 3_600_000;
 const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString();
-
-async function wallAs(browser: Browser, baseURL: string, sessionToken: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
-  await context.addCookies([{ name: 'pw_session', value: sessionToken, url: baseURL }]);
-  const page = await context.newPage();
-  await page.goto('/');
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'live');
-  return page;
-}
 
 test('two managers work the wall together: a claim by one shows on the other within 1 s; the drop-off detail lists who stopped', async ({
   browser,

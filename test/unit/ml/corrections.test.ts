@@ -4,32 +4,10 @@ import { examplesFromLeads } from '../../../ml/dataset';
 import { leadFeatures } from '../../../ml/features';
 import { isOutcome, leadOutcome } from '../../../ml/labels';
 import type { LedgerEvent } from '../../../src/lib/contracts/events';
+import { MIN, HOUR, DAY, T0, ev } from '../../fixtures/ledger';
 
 /* Issue 7: people's corrections of what the AI wrote, in the label and the features. */
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const T0 = Date.UTC(2026, 2, 2, 9, 30);
-
-function ev(over: Partial<LedgerEvent> & Pick<LedgerEvent, 'eventId' | 'type' | 'occurredAt'>): LedgerEvent {
-  return {
-    orgId: 'org-a',
-    leadId: 'L1',
-    contactId: '',
-    channel: 'whatsapp',
-    stage: '',
-    intent: '',
-    actor: 'agent',
-    agentId: 'agent-a',
-    value: 0,
-    currency: '',
-    summary: '',
-    receivedAt: over.occurredAt + 1000,
-    properties: {},
-    ...over
-  };
-}
 /** A person's stage correction as the app writes it. */
 const corrected = (eventId: string, at: number, stage: string, from: string) =>
   ev({ eventId, type: 'stage_changed', stage, occurredAt: at, actor: 'human:u1', agentId: '', channel: '', properties: { correction: 'stage', from } });

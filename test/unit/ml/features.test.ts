@@ -2,31 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { categoricalFeatureNames, featureLabels, leadFeatures, leadOutcome, numericFeatureNames } from '../../../ml/features';
 import { channels, stages, type LedgerEvent } from '../../../src/lib/contracts/events';
+import { MIN, HOUR, DAY, T0, ev } from '../../fixtures/ledger';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-// Monday 2 March 2026, 09:30 UTC (1 Jan 2026 is a Thursday; 2 March is 60 days later).
-const T0 = Date.UTC(2026, 2, 2, 9, 30);
-
-function ev(over: Partial<LedgerEvent> & Pick<LedgerEvent, 'eventId' | 'type' | 'occurredAt'>): LedgerEvent {
-  return {
-    orgId: 'org-a',
-    leadId: 'L1',
-    contactId: '',
-    channel: 'whatsapp',
-    stage: '',
-    intent: '',
-    actor: 'agent',
-    agentId: 'agent-a',
-    value: 0,
-    currency: '',
-    summary: '',
-    receivedAt: over.occurredAt + 1000,
-    properties: {},
-    ...over
-  };
-}
 const msg = (eventId: string, at: number, direction: 'inbound' | 'outbound') =>
   ev({ eventId, type: 'message', occurredAt: at, actor: direction === 'inbound' ? 'customer' : 'agent', properties: { direction, text: 'hi' } });
 

@@ -1,11 +1,9 @@
 import type { SessionUser } from '../../contracts/auth';
 import { channelSchema, stageSchema } from '../../contracts/events';
 import type { LeadSummary } from '../../contracts/leads';
-import type { ClickHouseClient } from '../db/clickhouse';
-import { findExceptions } from '../db/queries/exceptions';
 import { findOrganisation } from '../db/queries/identity';
 import { draftFacts } from '../db/queries/lead-context';
-import { loadExceptionSettings } from '../db/queries/org-settings';
+import type { AppContext } from '../app-context';
 import type { DraftContext } from './draft';
 
 /**
@@ -13,9 +11,16 @@ import type { DraftContext } from './draft';
  * The channel is the one the customer last wrote on (else the lead's latest); the language is
  * the agent's enrichment, if any. The organisation's exceptions are read once for all the leads.
  */
-export async function draftContextsFor(client: ClickHouseClient, user: SessionUser, leads: readonly LeadSummary[], now = Date.now()): Promise<DraftContext[]> {
-  const [org, settings] = await Promise.all([findOrganisation(client, user.orgId), loadExceptionSettings(client, user.orgId)]);
-  const exceptions = await findExceptions(client, user.orgId, now, settings);
+export async function draftContextsFor(
+  ctx: Pick<AppContext, 'clickhouse' | 'inboxFacts'>,
+  user: SessionUser,
+  leads: readonly LeadSummary[],
+  now = Date.now()
+): Promise<DraftContext[]> {
+  const client = ctx.clickhouse;
+  // The organisation's exceptions as the inboxes share them (a draft is usually asked from one).
+  const [org, facts] = await Promise.all([findOrganisation(client, user.orgId), ctx.inboxFacts.get(user.orgId, now)]);
+  const exceptions = facts.exceptions.filter((e) => !e.snoozed);
   return Promise.all(
     leads.map(async (lead) => {
       const facts = await draftFacts(client, user.orgId, lead.leadId);

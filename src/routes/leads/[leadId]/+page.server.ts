@@ -6,10 +6,8 @@ import { requirePageUser } from '$lib/server/auth/guard';
 import type { AppContext } from '$lib/server/app-context';
 import { getContext } from '$lib/server/context';
 import { mergedInto } from '$lib/server/db/queries/contacts';
-import { findExceptions } from '$lib/server/db/queries/exceptions';
 import { listUsers } from '$lib/server/db/queries/identity';
 import { knownIntents } from '$lib/server/db/queries/leads';
-import { loadExceptionSettings } from '$lib/server/db/queries/org-settings';
 import { buildTimeline } from '$lib/server/lead-timeline';
 import { accessLead, assignableUsers, assignLead, leadDetail } from '$lib/server/leads';
 import type { Actions, PageServerLoad } from './$types';
@@ -67,13 +65,12 @@ export const load: PageServerLoad = async ({ locals, params, setHeaders }) => {
 };
 
 /**
- * Open (not snoozed) exceptions of one lead, computed as the wall computes them. The queries
- * cover the organisation (there is no per-lead form yet); the wall runs them every few seconds
- * for a watched organisation, so one more run per lead page load is within what it already pays.
+ * Open (not snoozed) exceptions of one lead. The queries cover the organisation (there is no
+ * per-lead form yet), so they come from the reads the inboxes share (at most 5 s old), not a
+ * fresh organisation-wide run per page load.
  */
 async function openExceptionsOf(ctx: AppContext, orgId: string, leadId: string, at: number) {
-  const settings = await loadExceptionSettings(ctx.clickhouse, orgId);
-  return (await findExceptions(ctx.clickhouse, orgId, at, settings)).filter((e) => e.leadId === leadId);
+  return (await ctx.inboxFacts.get(orgId, at)).exceptions.filter((e) => e.leadId === leadId && !e.snoozed);
 }
 
 export const actions: Actions = {

@@ -29,7 +29,7 @@ export const POST: RequestHandler = async ({ locals, request }) => {
     const first = found.find((f) => !f.ok);
     error(first && !first.ok ? first.status : 404, first && !first.ok ? first.message : 'No such lead.');
   }
-  const contexts = await draftContextsFor(ctx.clickhouse, user, workable);
+  const contexts = await draftContextsFor(ctx, user, workable);
   // One at a time: a model answers in seconds, and 50 parallel calls would hit its rate limit.
   // The batch has one budget (two model timeouts): past it the rest are templates, so a hanging
   // model cannot keep a person waiting 50 × the timeout.
