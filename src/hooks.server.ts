@@ -2,7 +2,7 @@ import type { Handle, HandleServerError } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { deleteSessionCookie, SESSION_COOKIE, setSessionCookie } from '$lib/server/auth/cookies';
 import { sessionPolicy, validateSessionToken } from '$lib/server/auth/session';
-import { isDevelopment } from '$lib/server/config';
+import { hasRole, isDevelopment } from '$lib/server/config';
 import { closeContext, getContext } from '$lib/server/context';
 import { handleIngest, INGEST_PATH, type IngestRequest } from '$lib/server/ingest-endpoint';
 import { attach } from '$lib/server/realtime/attach';
@@ -16,6 +16,15 @@ import { attach } from '$lib/server/realtime/attach';
   shutdown: closeContext,
   ingest: (request: IngestRequest) =>
     handleIngest(getContext(), request).catch((error: unknown) => Response.json(unexpected(error, INGEST_PATH), { status: 500 }))
+};
+
+/** A process without the app role (PIPEWALL_ROLES) serves only ingest and its health check. */
+const requireAppRole: Handle = ({ event, resolve }) => {
+  if (event.url.pathname === '/healthz' || hasRole(getContext().config, 'app')) return resolve(event);
+  return new Response('This Pipewall process does not serve the app (PIPEWALL_ROLES); the load balancer should not send pages here.\n', {
+    status: 503,
+    headers: { 'content-type': 'text/plain; charset=utf-8' }
+  });
 };
 
 const authenticate: Handle = async ({ event, resolve }) => {
@@ -46,7 +55,7 @@ const logRequests: Handle = async ({ event, resolve }) => {
   return response;
 };
 
-export const handle = sequence(authenticate, logRequests);
+export const handle = sequence(requireAppRole, authenticate, logRequests);
 
 export const handleError: HandleServerError = ({ error, event, status }) => {
   if (status === 404) return { message: 'Not found' };

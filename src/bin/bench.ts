@@ -19,10 +19,12 @@
  * says how many. INGEST_* settings in the environment (e.g. INGEST_FLUSH_MS) reach the server.
  * - the lead-scoring model (bench-ml.ts, issue 6): training and scoring 100,000 synthetic leads;
  *   needs neither ClickHouse nor the server, so it runs first, and alone under BENCH_ONLY=ml.
- * BENCH_ONLY=ingest,socket,fanout,funnel,sessions,ml (any of them) runs only those parts.
+ * - event → screen with two app processes meeting through Redis, beside one process
+ *   (bench-cluster.ts, issue 8).
+ * BENCH_ONLY=ingest,socket,fanout,funnel,sessions,ml,cluster (any of them) runs only those parts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
@@ -38,10 +40,13 @@ import { parseConfig } from '../lib/server/config';
 import { EVENT_COLUMNS, toEventRow } from '../lib/server/db/queries/events';
 import type { LocalClickHouse } from '../lib/server/db/local-server';
 import { sql } from '../lib/server/db/sql';
+import { ensureAptPackages } from './apt';
 import { ensureBuild } from './build';
+import { REDIS_BINARY, REDIS_PACKAGES } from './local-redis';
 import { seedOrganisation, type SeededOrg } from '../../test/helpers/seed';
 import { benchFunnel } from './bench-funnel';
 import { benchMl } from './bench-ml';
+import { benchCluster, probeWall, type AppProcess } from './bench-cluster';
 import type { FanoutCommand, FanoutReply } from './bench-fanout-clients';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -50,7 +55,7 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const RUNS = 3;
 const DATABASE = 'pipewall_bench';
 const rows: [string, string][] = [];
-const PARTS = ['ingest', 'socket', 'fanout', 'funnel', 'sessions', 'ml'] as const;
+const PARTS = ['ingest', 'socket', 'fanout', 'funnel', 'sessions', 'ml', 'cluster'] as const;
 const only = (process.env.BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim());
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (${PARTS.join(', ')})`);
 const runs = (part: (typeof PARTS)[number]) => only.includes(part);
@@ -495,36 +500,49 @@ async function main(): Promise<void> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let app: ReturnType<typeof spawn> | undefined;
+  /**
+   * The server as `npm start` runs it (package.json's flags: a larger young generation halves
+   * the time it spends in scavenges under ingest load, about +10 % events/s measured here), run
+   * as `node --import tsx` (not the tsx CLI, which forks) so child.pid is the server. The per-key
+   * request limit is lifted: this measures throughput, and 8 senders of 500-event batches on one
+   * key can pass the default 50 requests/s.
+   */
+  async function startApp(appPort: number, env: Record<string, string>): Promise<AppProcess & { child: ChildProcess }> {
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(appPort)], {
+      env: { ...process.env, CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: DATABASE, LOG_LEVEL: 'warn', INGEST_MAX_REQUESTS_PER_KEY: '1000000', ...env },
+      stdio: 'ignore'
+    });
+    const appBase = `http://127.0.0.1:${appPort}`;
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null || i > 600) throw new Error(`app on port ${appPort} did not start`);
+      if (await fetch(`${appBase}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      child,
+      base: appBase,
+      async stop() {
+        if (child.exitCode !== null) return;
+        // It flushes and closes its spool first; ClickHouse and the directory go after it.
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      }
+    };
+  }
   try {
     await ensureDatabase({ url: ch.url, database: DATABASE });
     const client = createClickHouse({ url: ch.url, database: DATABASE });
     await migrate(client);
     const org = await seedOrganisation(client, 'Bench Org');
     ensureBuild((l) => console.log(l));
-    // The same flags as `npm start` (package.json): a larger young generation halves the time the
-    // server spends in scavenges under ingest load (about +10 % events/s measured here).
-    app = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(port)], {
-      // The per-key request limit is lifted: this measures throughput, and 8 senders of 500-event
-      // batches on one key can pass the default 50 requests/s. Run as `node --import tsx` (not
-      // the tsx CLI, which forks) so app.pid is the server, for its CPU and memory.
-      env: {
-        ...process.env,
-        CLICKHOUSE_URL: ch.url,
-        CLICKHOUSE_DATABASE: DATABASE,
-        LOG_LEVEL: 'warn',
-        INGEST_MAX_REQUESTS_PER_KEY: '1000000',
-        INGEST_SPOOL_DIR: join(dir, 'spool'),
-        // Its own models (the prior is trained at the first ingest, as on a fresh install);
-        // MODEL_SCORING passes through from the caller's environment to compare on and off.
-        MODEL_DIR: join(dir, 'models')
-      },
-      stdio: 'ignore'
+    const single = await startApp(port, {
+      // Its own models (the prior is trained at the first ingest, as on a fresh install).
+      // PIPEWALL_ROLES passes through from the caller's environment (app,ingest: no scoring).
+      INGEST_SPOOL_DIR: join(dir, 'spool'),
+      MODEL_DIR: join(dir, 'models')
     });
-    for (let i = 0; ; i++) {
-      if (i > 600) throw new Error('app did not start');
-      if (await fetch(`${base}/login`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    app = single.child;
     const server = app.pid as number;
     const procs: Processes = { server, clickhouse: ch.pid };
     console.log(`\nPipewall bench (${EVENTS} events per throughput run, batches of ${BATCH})`);
@@ -602,31 +620,15 @@ async function main(): Promise<void> {
     if (runs('socket')) {
       // A fresh organisation: the figures are the push path, not the size of the ledger above.
       const live = await seedOrganisation(client, 'Socket Org');
-      const socket = await joinWall(base, live);
-      const sentAt = new Map<string, number>();
-      const lags: number[] = [];
-      socket.on('events:ingested', (items) => {
-        for (const it of items) {
-          const t = sentAt.get(it.eventId);
-          if (t !== undefined) lags.push(performance.now() - t);
-        }
-      });
-      const probes = makeEvents(200, 'lag');
-      for (const e of probes) {
-        sentAt.set(e.eventId, performance.now());
-        await fetch(`${base}/api/v1/events`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${live.apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify([e])
-        });
-        await sleep(20); // ~50 events/s, one per request
-      }
-      for (let i = 0; i < 100 && lags.length < probes.length; i++) await sleep(20);
-      socket.close();
+      const lags = await probeWall(base, base, live, makeEvents(200, 'lag'), 20); // ~50 events/s, one per request
       record('post → socket, p50 / p99 ms (200 single-event posts at ~50/s)', `${quantile(lags, 0.5).toFixed(0)} / ${quantile(lags, 0.99).toFixed(0)} (${lags.length} seen)`);
       await benchEndToEnd(base, live);
     }
 
+    if (runs('cluster')) {
+      ensureAptPackages('redis-server', () => existsSync(REDIS_BINARY), REDIS_PACKAGES, (l) => console.log(l));
+    }
+    if (runs('cluster')) await benchCluster({ client, singleBase: base, dir, startApp, makeEvents, record });
     if (runs('fanout')) await benchFanout(base, client, procs);
     if (runs('sessions')) await benchSessions(client, org.orgId, org.user.userId, ch.url);
     if (runs('funnel')) {

@@ -17,6 +17,8 @@ import { findServerBinary, CLICKHOUSE_PACKAGES, startLocalClickHouse, type Local
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
 import { INGEST_PATH, serveIngest, type IngestRequest } from '../lib/server/ingest-endpoint';
 import { assignDemoLeads, seedDemo, type DemoCredentials } from '../lib/server/demo';
+import { createRedisCoordinator } from '../lib/server/cluster/coordinator';
+import { createLogger } from '../lib/server/log';
 import { ensureAptPackages } from './apt';
 import { ensureBuild } from './build';
 
@@ -92,9 +94,12 @@ async function main(): Promise<void> {
   await ensureDatabase(settings);
   const admin = createClickHouse(settings);
   stops.push({ name: 'migration client', stop: () => admin.close() });
-  const applied = await migrate(admin);
+  const applied = await underMigrationLease(database, () => migrate(admin));
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
-  const demo: DemoCredentials | undefined = args['no-demo'] ? undefined : await seedDemo(admin);
+  const roles = process.env.PIPEWALL_ROLES ?? 'all';
+  // The demo's agents post to this process, so it needs the ingest role (and is one per deployment).
+  const seedsDemo = !args['no-demo'] && (roles === 'all' || roles.split(',').includes('ingest'));
+  const demo: DemoCredentials | undefined = seedsDemo ? await seedDemo(admin) : undefined;
 
   ensureBuild(say);
 
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
     }
   });
 
-  say(`serving ${origin}`);
+  say(`serving ${origin} (roles: ${roles}${process.env.REDIS_URL ? ', with the other processes through Redis' : ''})`);
   if (demo) {
     const client = createIngestClient({ baseUrl: origin, apiKey: demo.apiKey });
     // Two weeks of history first, through the same API, then the same leads carry on live.
@@ -185,6 +190,35 @@ async function main(): Promise<void> {
         ''
       ].join('\n')
     );
+  }
+}
+
+/**
+ * Several processes starting together (issue 8) must not apply a migration twice at once: with
+ * REDIS_URL, the one holding the `migrate` lease migrates, the others wait for it and then find
+ * the schema up to date. Alone, nothing to wait for.
+ */
+async function underMigrationLease<T>(namespace: string, work: () => Promise<T>): Promise<T> {
+  const url = process.env.REDIS_URL;
+  if (!url) return work();
+  const coordinator = createRedisCoordinator({ url, namespace, log: createLogger('warn') });
+  try {
+    const deadline = Date.now() + 120_000;
+    // Long enough for the slowest migration (a backfill of a large ledger); renewed below.
+    const ttlMs = 60_000;
+    while ((await coordinator.hold('migrate', ttlMs)) !== true) {
+      if (Date.now() > deadline) throw new Error('another process has held the migration lease for 2 minutes; is Redis reachable?');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const renew = setInterval(() => void coordinator.hold('migrate', ttlMs), ttlMs / 3);
+    try {
+      return await work();
+    } finally {
+      clearInterval(renew);
+      await coordinator.release('migrate');
+    }
+  } finally {
+    await coordinator.close();
   }
 }
 

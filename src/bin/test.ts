@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLICKHOUSE_PACKAGES, findServerBinary, startLocalClickHouse, type LocalClickHouse } from '../lib/server/db/local-server';
 import { ensureAptPackages } from './apt';
+import { REDIS_BINARY, REDIS_PACKAGES } from './local-redis';
 
 const say = (line: string) => console.log(`\npipewall test: ${line}`);
 const { values } = parseArgs({ options: { only: { type: 'string', multiple: true } } });
@@ -45,6 +46,8 @@ process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 async function main(): Promise<number> {
   const selected = values.only?.length ? steps.filter((s) => values.only?.includes(s.name)) : steps;
   ensureAptPackages('clickhouse-server', () => findServerBinary() !== undefined, CLICKHOUSE_PACKAGES, say);
+  // Issue 8's tests start their own Redis, as they start their own ClickHouse.
+  ensureAptPackages('redis-server', () => existsSync(REDIS_BINARY), REDIS_PACKAGES, say);
   if (selected.some((s) => s.name === 'e2e')) {
     ensureAptPackages('chromium', () => existsSync('/usr/bin/chromium'), ['chromium'], say);
   }

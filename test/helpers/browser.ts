@@ -11,7 +11,7 @@ export async function signIn(page: Page, who: Pick<SeededUser, 'email' | 'passwo
 
 /** The wall at 1920×1080 in a browser context of its own, signed in with a session cookie, once it is live. */
 export async function wallAs(browser: Browser, baseURL: string, sessionToken: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const context = await browser.newContext({ baseURL, viewport: { width: 1920, height: 1080 } });
   await context.addCookies([{ name: 'pw_session', value: sessionToken, url: baseURL }]);
   const page = await context.newPage();
   await page.goto('/');

@@ -3,7 +3,10 @@ import { createIdentityResolver, type IdentityResolver } from '../../../ingest/p
 import { join } from 'node:path';
 import { createApiKeyVerifier } from './auth/api-key';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit';
-import type { ServerConfig } from './config';
+import { hasRole, type ServerConfig } from './config';
+import { createClusterBus, type ClusterBus } from './cluster/bus';
+import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './cluster/coordinator';
+import { createRoomOwnership, keepLease, type KeptLease, type RoomOwnership } from './cluster/leases';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
@@ -51,6 +54,14 @@ export interface AppContext {
   verifyApiKey: ReturnType<typeof createApiKeyVerifier>;
   limits: AppLimits;
   identity: IdentityResolver;
+  /** Leases and the Redis client shared with socket.io's adapter (issue 8); local when alone. */
+  coordinator: Coordinator;
+  /** Committed rows and other news to every process (issue 8); in-process when alone. */
+  bus: ClusterBus;
+  /** Which process computes each room's pushes (issue 8); this one, alone. */
+  ownership: RoomOwnership;
+  /** Whether this process is the active trainer now: it scores, trains and resumes deliveries. */
+  isTrainer(): boolean;
   /** Stop intake, flush the writer (into the spool if ClickHouse is down), close ClickHouse. */
   close(): Promise<void>;
 }
@@ -62,24 +73,37 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD
   });
-  const fanout = createWallFanout({ clickhouse, log });
+  const clustered = config.REDIS_URL !== undefined;
+  const coordinator: Coordinator = config.REDIS_URL
+    ? createRedisCoordinator({ url: config.REDIS_URL, namespace: config.CLICKHOUSE_DATABASE, log })
+    : createLocalCoordinator();
+  const bus = createClusterBus({
+    redis: coordinator.redis,
+    processId: coordinator.processId,
+    streamKey: `pipewall:${config.CLICKHOUSE_DATABASE}:bus`,
+    maxLen: config.REDIS_STREAM_MAX_LEN,
+    log
+  });
+  // Of the processes with watchers of a room, one computes its pushes (cluster/leases.ts).
+  const ownership = createRoomOwnership(coordinator);
+  const fanout = createWallFanout({ clickhouse, log, owns: ownership.owns });
   const presence = createPresence({ log });
-  const inbox = createInboxNotifier();
+  const inbox = createInboxNotifier({ owns: ownership.owns });
+  // Alone, a process with the trainer role is the trainer; with others, the one holding the lease.
+  let trainerActive = hasRole(config, 'trainer') && !clustered;
   const outbound = createOutbound({
     clickhouse,
     log,
     url: config.OUTBOUND_WEBHOOK_URL,
     secret: config.OUTBOUND_WEBHOOK_SECRET,
     // Sent/failed rows reach the lead's timeline and the wall's ticker like any committed event.
-    onRecorded: (rows) => {
-      fanout.publishCommitted(rows);
-      notifyInboxes(inbox, rows);
-    }
+    onRecorded: (rows) => bus.committed(rows)
   });
   const models = createModelService({
     clickhouse,
     log,
     onScored: (orgId, leadIds) => inbox.changed(orgId, leadIds, ''),
+    isActive: () => trainerActive,
     modelDir: config.MODEL_DIR,
     settings: {
       minWon: config.MODEL_MIN_WON,
@@ -107,11 +131,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     maxBuffered: config.INGEST_MAX_BUFFERED_ROWS,
     spool,
     // Replayed rows reach the wall too, once they are in ClickHouse.
-    onCommitted: (rows) => {
-      fanout.publishCommitted(rows);
-      notifyInboxes(inbox, rows);
-      if (config.MODEL_SCORING === 'on') models.committed(rows);
-    },
+    onCommitted: (rows) => bus.committed(rows),
     onRetry: (err, attempt) => log.warn({ err, attempt }, 'event insert failed; retrying'),
     onSpooled: (rows, err) => {
       if (err) log.error({ err, rows, spoolDir }, 'ClickHouse did not take a batch; acknowledged from the local spool');
@@ -119,6 +139,35 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     onReplayed: (rows) => log.info({ rows, left: spool.pendingRows() }, 'spooled events replayed into ClickHouse'),
     onReplayFailed: (err) => log.warn({ err, rows: spool.pendingRows() }, 'spool replay failed; retrying')
   });
+  const identity = createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined });
+  // Every process hears every committed row; each does its part (see the modules for who pushes).
+  bus.onCommitted((rows) => {
+    if (hasRole(config, 'app')) {
+      fanout.publishCommitted(rows);
+      for (const [orgId, leadIds] of leadsByOrg(rows)) inbox.rowsCommitted(orgId, leadIds);
+    }
+    if (trainerActive) models.committed(rows);
+  });
+  bus.onIdentityForgotten((orgId) => identity.forget(orgId));
+  bus.handleModelCommands(async (command) => {
+    if (!trainerActive) return null;
+    if (command.kind === 'retrain') return { kind: 'retrain', run: models.trainer.retrain(command.orgId, 'manual') };
+    return { kind: 'rollback', result: await models.trainer.rollback(command.orgId, command.versionId, command.actor) };
+  });
+  const trainerLease: KeptLease | undefined =
+    clustered && hasRole(config, 'trainer')
+      ? keepLease(coordinator, 'trainer', {
+          // Renewed every 5 s: a dead trainer is replaced within 15 s.
+          ttlMs: 15_000,
+          onChange: (held) => {
+            trainerActive = held;
+            if (!held) return log.warn('this process is no longer the active trainer');
+            log.info('this process is the active trainer');
+            models.scorer.reset();
+            resumeDeliveries(outbound, log);
+          }
+        })
+      : undefined;
   return {
     config,
     log,
@@ -133,28 +182,48 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     models,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
     limits: createLimits(config),
-    identity: createIdentityResolver(clickhouse, { defaultRegion: config.INGEST_DEFAULT_PHONE_REGION as CountryCode | undefined }),
+    identity,
+    coordinator,
+    bus,
+    ownership,
+    isTrainer: () => trainerActive,
     async close() {
       outbound.stop();
       await writer.close();
+      await trainerLease?.stop();
+      await ownership.releaseAll();
       models.stop();
       fanout.stop();
       presence.stop();
       inbox.stop();
       await clickhouse.close();
+      await bus.close();
+      await coordinator.close();
     }
   };
 }
 
-/** Agents' committed events, per organisation, to the inboxes (coalesced there). */
-function notifyInboxes(inbox: InboxNotifier, rows: readonly EventRow[]): void {
+/** Committed rows' leads, per organisation. */
+function leadsByOrg(rows: readonly EventRow[]): Map<string, string[]> {
   const byOrg = new Map<string, Set<string>>();
   for (const r of rows) {
     const ids = byOrg.get(String(r.org_id)) ?? new Set<string>();
     ids.add(String(r.lead_id));
     byOrg.set(String(r.org_id), ids);
   }
-  for (const [orgId, ids] of byOrg) inbox.changed(orgId, [...ids], '');
+  return new Map([...byOrg].map(([orgId, ids]) => [orgId, [...ids]]));
+}
+
+/**
+ * Approvals a crash left undelivered go out from the active trainer (one process, so two
+ * processes starting together do not both send them). Best effort: a failure is logged and the
+ * next start or takeover tries again.
+ */
+export function resumeDeliveries(outbound: Outbound, log: Logger): void {
+  outbound.resumePending().then(
+    (n) => n > 0 && log.info({ approvals: n }, 'resumed undelivered follow-ups'),
+    (err: unknown) => log.warn({ err }, 'could not resume undelivered follow-ups')
+  );
 }
 
 /** The limiters from config; `now` is there for tests. */

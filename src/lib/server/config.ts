@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRoles, processRoles, type ProcessRole } from './cluster/roles';
 
 /**
  * Settings of the app process (HTTP, socket.io and in-process ingest). Parsed once at start from
@@ -78,11 +79,36 @@ export const configSchema = z.object({
   /** Seeds training (shuffles, initial weights, cutoffs), so a run can be repeated. */
   MODEL_SEED: int(20261202),
   /**
-   * Whether this process scores leads as their events commit (and starts the prior for new
-   * organisations). 'off' for a process that should only ingest and serve; the model page,
-   * "Retrain now" and stored scores still work. Issue 8 turns this into process roles.
+   * What this process does (issue 8): `all` (the default: everything in one process), or a
+   * comma-separated list of `app` (pages, API, sockets), `ingest` (POST /api/v1/events with its
+   * own spool) and `trainer` (scores leads as events commit, trains and promotes models, resumes
+   * undelivered follow-ups; one process holds the role at a time). Separate roles need REDIS_URL,
+   * through which processes hear each other's committed events.
    */
-  MODEL_SCORING: z.enum(['on', 'off']).default('on'),
+  PIPEWALL_ROLES: z.string().default('all').transform((text, ctx) => {
+    const roles = parseRoles(text);
+    if (!roles) ctx.addIssue({ code: 'custom', message: `"${text}" is not "all" or a list of app, ingest, trainer` });
+    return roles ?? new Set(processRoles);
+  }),
+  /**
+   * Several processes (issue 8): socket.io's Redis Streams adapter carries live pushes and the
+   * processes' messages; leases in Redis choose the active trainer and who computes each
+   * organisation's wall. Unset: one process, which does everything itself.
+   */
+  REDIS_URL: z.url().optional(),
+  /**
+   * Messages the Redis stream keeps. A process that loses Redis resumes from where it stopped
+   * if the stream still holds that point: 5,000 messages is tens of seconds at full ingest
+   * (rows travel in messages of ≤ 200, ~80 KB), so a Redis restart loses nothing, while Redis's
+   * memory stays bounded (≲ 400 MB in the worst case).
+   */
+  REDIS_STREAM_MAX_LEN: int(5_000),
+  /**
+   * A ClickHouse cluster (issue 8): migrations create Replicated tables on every node with
+   * Distributed tables in front, sharded by organisation (see README, "ClickHouse cluster
+   * layout"). Unset: one server, plain MergeTree tables. Queries are the same either way.
+   */
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z0-9_]+$/).optional(),
   /**
    * Natural-language features (the query bar's fallback, drafted follow-ups) use any
    * OpenAI-compatible server when a key is set; without one, the local parser and templates.
@@ -102,6 +128,9 @@ export const configSchema = z.object({
 });
 
 export type ServerConfig = Readonly<z.infer<typeof configSchema>>;
+
+/** Whether this process has a role (PIPEWALL_ROLES). */
+export const hasRole = (config: Pick<ServerConfig, 'PIPEWALL_ROLES'>, role: ProcessRole): boolean => config.PIPEWALL_ROLES.has(role);
 
 export class ConfigError extends Error {}
 

@@ -4,6 +4,7 @@ import type { ApiError, IngestResponse, RejectedItem } from '../contracts/ingest
 import { bodyFormat, parseBody } from '../../../ingest/pipeline/parse-body';
 import { validateEvent } from '../../../ingest/pipeline/validate-event';
 import type { AppContext } from './app-context';
+import { hasRole } from './config';
 import type { AgentEvent } from '../contracts/events';
 import { mergeEventRow, toEventRow, type EventRow } from './db/queries/events';
 import type { Resolution } from '../../../ingest/pipeline/resolve-identity';
@@ -25,6 +26,10 @@ export interface IngestRequest {
  * an outage: retry later with the same event ids, which the ledger folds.
  */
 export async function handleIngest(ctx: AppContext, request: IngestRequest, now = Date.now): Promise<Response> {
+  // A load balancer should send events to ingest processes only; one that does not is told so.
+  if (!hasRole(ctx.config, 'ingest')) {
+    return apiError(503, 'not_an_ingest_process', 'this process does not take events (PIPEWALL_ROLES); nothing was stored, send them to an ingest process', 1);
+  }
   let identity: Awaited<ReturnType<AppContext['verifyApiKey']>>;
   try {
     identity = await ctx.verifyApiKey(bearerToken(request.headers.get('authorization')));

@@ -18,7 +18,7 @@ import { findLead } from './db/queries/leads';
  */
 export interface LeadDeps {
   clickhouse: ClickHouseClient;
-  /** The identity resolver hosted in this process: told to reload its graph after an unmerge. */
+  /** Identity resolvers to reload their graph after an unmerge (every process's, issue 8). */
   identity?: { forget(orgId: string): void };
   /** A user's display name, '' when unknown. */
   userName(orgId: string, userId: string): Promise<string>;
@@ -34,9 +34,9 @@ export function userNamesFrom(clickhouse: ClickHouseClient): LeadDeps['userName'
   return async (orgId, userId) => (await findUser(clickhouse, orgId, userId))?.name ?? '';
 }
 
-/** The deps from the app's context: its ClickHouse, its identity resolver, names from the users table. */
-export function leadDepsFrom(ctx: { clickhouse: ClickHouseClient; identity: { forget(orgId: string): void } }): LeadDeps {
-  return { clickhouse: ctx.clickhouse, identity: ctx.identity, userName: userNamesFrom(ctx.clickhouse) };
+/** The deps from the app's context: its ClickHouse, every process's identity resolver, names from the users table. */
+export function leadDepsFrom(ctx: { clickhouse: ClickHouseClient; bus: { identityForgotten(orgId: string): void } }): LeadDeps {
+  return { clickhouse: ctx.clickhouse, identity: { forget: (orgId) => ctx.bus.identityForgotten(orgId) }, userName: userNamesFrom(ctx.clickhouse) };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { EventRow } from './db/queries/events';
  */
 export function publishLeadChange(ctx: AppContext, orgId: string, rows: readonly EventRow[], byUserId: string): void {
   if (rows.length === 0) return;
-  ctx.fanout.publishCommitted(rows);
-  if (ctx.config.MODEL_SCORING === 'on') ctx.models.committed(rows);
+  // Through the bus: the wall's owner pushes, the active trainer rescores, wherever they run.
+  ctx.bus.committed(rows);
   ctx.inbox.changed(orgId, [...new Set(rows.map((r) => String(r.lead_id)))], byUserId);
 }

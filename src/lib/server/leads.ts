@@ -1,7 +1,7 @@
 import { can, type SessionUser } from '../contracts/auth';
 import type { LeadSummary, TimelineEntry } from '../contracts/leads';
 import type { LeadScore } from '../contracts/model-registry';
-import { latestScores, scoreHistory as scoreHistoryOf } from './db/queries/models';
+import { latestScores, listModelVersions, scoreHistory as scoreHistoryOf } from './db/queries/models';
 import type { AppContext } from './app-context';
 import { randomId } from './auth/token';
 import { humanEventRow } from './db/queries/events';
@@ -36,17 +36,18 @@ export interface LeadDetail {
 }
 
 export async function leadDetail(ctx: AppContext, user: SessionUser, lead: LeadSummary): Promise<LeadDetail> {
-  const [timeline, owner, scores, scoreHistory, active] = await Promise.all([
+  const [timeline, owner, scores, scoreHistory, versions] = await Promise.all([
     leadTimeline(ctx.clickhouse, user.orgId, lead.leadId),
     lead.ownerId ? findUser(ctx.clickhouse, user.orgId, lead.ownerId) : Promise.resolve(null),
     latestScores(ctx.clickhouse, user.orgId, [lead.leadId]),
     scoreHistoryOf(ctx.clickhouse, user.orgId, lead.leadId),
-    ctx.models.scorer.active(user.orgId).catch(() => null)
+    // The registry, not the loaded model: an app process need not hold model artifacts (issue 8).
+    listModelVersions(ctx.clickhouse, user.orgId).catch(() => [])
   ]);
   const latest = scores.get(lead.leadId);
   // A closed lead keeps its history but shows no current score: there is nothing left to predict.
   const open = lead.stage !== 'won' && lead.stage !== 'lost';
-  const scope = active && latest && active.version.versionId === latest.versionId ? active.version.scope : 'org';
+  const scope = versions.find((v) => v.versionId === latest?.versionId)?.scope ?? 'org';
   return { lead, timeline, ownerName: owner?.name ?? '', score: latest && open ? { ...latest, scope } : null, scoreHistory };
 }
 

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { env } from '$env/dynamic/private';
+import { resumeDeliveries } from '../app-context';
 import { getContext } from '../context';
 import { attachRealtime, disconnectSessions } from './server';
 import type { RealtimeServer } from './wall-fanout';
@@ -18,12 +19,9 @@ export function attach(httpServer: HttpServer): RealtimeServer {
   if (existing) return existing;
   const ctx = getContext();
   const io = (slot[IO] = attachRealtime(httpServer, ctx, env.ORIGIN));
-  // Process start (both entries come through here once): approvals a crash left undelivered go
-  // out now. Best effort: a failure is logged and the next start tries again.
-  ctx.outbound.resumePending().then(
-    (n) => n > 0 && ctx.log.info({ approvals: n }, 'resumed undelivered follow-ups'),
-    (err: unknown) => ctx.log.warn({ err }, 'could not resume undelivered follow-ups')
-  );
+  // Process start (both entries come through here once). In a cluster the trainer lease decides
+  // instead (app-context.ts), so only one process resends.
+  if (ctx.isTrainer() && !ctx.config.REDIS_URL) resumeDeliveries(ctx.outbound, ctx.log);
   return io;
 }
 

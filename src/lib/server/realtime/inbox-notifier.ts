@@ -13,8 +13,9 @@ const MAX_IDS = 500;
  * coalesced to one push per organisation per INBOX_ACTIVITY_INTERVAL_MS, since each push makes
  * every open inbox run its query again.
  */
-export function createInboxNotifier(options: { activityIntervalMs?: number } = {}) {
+export function createInboxNotifier(options: { activityIntervalMs?: number; owns?: (room: string) => Promise<boolean> } = {}) {
   const interval = options.activityIntervalMs ?? INBOX_ACTIVITY_INTERVAL_MS;
+  const owns = options.owns ?? (() => Promise.resolve(true));
   let io: RealtimeServer | undefined;
   const pending = new Map<string, Set<string>>();
   const timers = new Map<string, NodeJS.Timeout>();
@@ -33,20 +34,32 @@ export function createInboxNotifier(options: { activityIntervalMs?: number } = {
     if (ids && ids.size > 0) emit(orgId, ids, '');
   }
 
+  /** Leads changed; `byUserId` '' for agents and scoring (coalesced), a user id for a person (at once). */
+  function changed(orgId: string, leadIds: readonly string[], byUserId: string): void {
+    if (leadIds.length === 0) return;
+    if (byUserId) return emit(orgId, leadIds, byUserId);
+    const set = pending.get(orgId) ?? new Set<string>();
+    for (const id of leadIds) set.add(id);
+    pending.set(orgId, set);
+    if (timers.has(orgId)) return;
+    const wait = Math.max(0, (lastPush.get(orgId) ?? 0) + interval - Date.now());
+    timers.set(orgId, setTimeout(() => flush(orgId), wait));
+  }
+
   return {
     bind(server: RealtimeServer) {
       io = server;
     },
-    /** Leads changed; `byUserId` '' for agents and scoring (coalesced), a user id for a person (at once). */
-    changed(orgId: string, leadIds: readonly string[], byUserId: string): void {
-      if (leadIds.length === 0) return;
-      if (byUserId) return emit(orgId, leadIds, byUserId);
-      const set = pending.get(orgId) ?? new Set<string>();
-      for (const id of leadIds) set.add(id);
-      pending.set(orgId, set);
-      if (timers.has(orgId)) return;
-      const wait = Math.max(0, (lastPush.get(orgId) ?? 0) + interval - Date.now());
-      timers.set(orgId, setTimeout(() => flush(orgId), wait));
+    changed,
+    /**
+     * Agents' committed events, which every process hears (cluster/bus.ts): of the processes
+     * with open inboxes of the organisation, the room's owner pushes, so the inboxes refetch once
+     * per interval however many processes there are.
+     */
+    rowsCommitted(orgId: string, leadIds: readonly string[]): void {
+      const room = inboxRoom(orgId);
+      if (!io?.sockets.adapter.rooms.has(room)) return;
+      void owns(room).then((mine) => mine && changed(orgId, leadIds, ''));
     },
     stop(): void {
       for (const t of timers.values()) clearTimeout(t);

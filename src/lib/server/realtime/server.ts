@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server } from 'socket.io';
 import { exceptionActionRequestSchema } from '../../contracts/exceptions';
 import { presenceViewSchema, type PresenceView } from '../../contracts/presence';
@@ -7,6 +8,7 @@ import { inboxRoom, modelsRoom, parseRoom, presenceRoom, userRoom, wallRoom, typ
 import { can } from '../../contracts/auth';
 import type { SessionUser } from '../../contracts/auth';
 import type { AppContext } from '../app-context';
+import { hasRole } from '../config';
 import { sessionTokenFromHeader } from '../auth/cookies';
 import { sessionPolicy, validateSessionToken } from '../auth/session';
 import type { RealtimeServer } from './wall-fanout';
@@ -64,11 +66,19 @@ function answer(ctx: AppContext, ack: unknown, event: string, run: () => Promise
 }
 
 export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?: string): RealtimeServer {
+  const redis = ctx.coordinator.redis;
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
-    allowRequest: (req, done) => done(null, isOriginAllowed(req, origin))
+    allowRequest: (req, done) => done(null, isOriginAllowed(req, origin)),
+    // Several processes (issue 8): broadcasts, fetchSockets and serverSideEmit go through one
+    // Redis stream, which the adapter resumes after a Redis restart without losing packets.
+    ...(redis && {
+      adapter: createAdapter(redis, { streamName: `pipewall:${ctx.config.CLICKHOUSE_DATABASE}:socket.io`, maxLen: ctx.config.REDIS_STREAM_MAX_LEN })
+    })
   });
   io.use((socket, next) => {
+    // A process without the app role takes no sockets; the load balancer should not send them.
+    if (!hasRole(ctx.config, 'app')) return next(new Error('unavailable'));
     const token = sessionTokenFromHeader(socket.request.headers.cookie);
     if (!token) return next(new Error('unauthorized'));
     validateSessionToken(ctx.clickhouse, token, sessionPolicy(ctx.config))
@@ -111,8 +121,8 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
         // answer, and during an outage the ack says unavailable so the click can be repeated.
         const at = Date.now();
         const row = await recordExceptionAction(ctx.clickhouse, user.orgId, user.userId, open.id, open.leadId, parsed.data.action, at);
-        ctx.fanout.actedOnException(user.orgId, open.id, { userId: user.userId, at }, parsed.data.action);
-        ctx.fanout.publishCommitted([row]);
+        ctx.fanout.actedOnException(user.orgId, open, { userId: user.userId, at }, parsed.data.action);
+        ctx.bus.committed([row]);
         return { ok: true };
       });
     });
@@ -148,6 +158,9 @@ export function attachRealtime(httpServer: HttpServer, ctx: AppContext, origin?:
       });
     });
   });
+  // A room nobody here watches any more: let a process with watchers compute its pushes.
+  io.of('/').adapter.on('delete-room', (room: string) => ctx.ownership.release(room));
+  ctx.bus.bind(io);
   ctx.fanout.bind(io);
   ctx.presence.bind(io);
   ctx.models.bind(io);

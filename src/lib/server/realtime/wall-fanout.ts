@@ -13,8 +13,9 @@ import { loadExceptionSettings } from '../db/queries/org-settings';
 import { wallKpis } from '../db/queries/kpis';
 import { countLeadsByStage, latestEvents } from '../db/queries/wall';
 import type { Logger } from '../log';
+import type { InterServerEvents } from '../cluster/bus';
 
-export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents>;
+export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
 
 export const TICKER_LENGTH = 30;
 /** At most four ticker pushes a second per organisation (issue 5: "a few per second per view"). */
@@ -24,8 +25,10 @@ export const TICKER_INTERVAL_MS = 250;
  * Turns committed events into per-organisation pushes. Ticker items go out as deltas at once
  * (one broadcast per org per batch: io.to(room) encodes once for all sockets); stage counts and
  * KPI tiles need a query, so each is recomputed at most once per its interval per organisation
- * however fast events arrive. Everything goes through io.to(room), which a socket.io adapter can later
- * spread over processes.
+ * however fast events arrive. Everything goes through io.to(room), which the socket.io adapter
+ * spreads over processes (issue 8). Every process hears every committed row (cluster/bus.ts);
+ * of the processes with watchers of an organisation's wall, the one holding the room's lease
+ * (`owns`) computes its pushes, so N processes cost one set of queries, not N.
  */
 export function createWallFanout(deps: {
   clickhouse: ClickHouseClient;
@@ -37,7 +40,10 @@ export function createWallFanout(deps: {
   /** Exceptions also become true with time alone (a lead goes silent): re-check this often. */
   sweepIntervalMs?: number;
   now?: () => number;
+  /** Whether this process computes the room's pushes (cluster/leases.ts); always, alone. */
+  owns?: (room: string) => Promise<boolean>;
 }) {
+  const owns = deps.owns ?? (() => Promise.resolve(true));
   const interval = deps.recountIntervalMs ?? 250;
   const kpiInterval = deps.kpiIntervalMs ?? 1_000;
   const now = deps.now ?? Date.now;
@@ -173,10 +179,34 @@ export function createWallFanout(deps: {
         lastExceptions.delete(orgId); // nobody watches here any more
         continue;
       }
-      throttle('exceptions', orgId, 0, () => refreshExceptions(orgId));
+      void owns(wallRoom(orgId)).then((mine) => {
+        if (mine) throttle('exceptions', orgId, 0, () => refreshExceptions(orgId));
+        else lastExceptions.delete(orgId); // another process pushes this organisation's changes
+      });
     }
   }, sweepInterval);
   sweep.unref();
+
+  /**
+   * The list deltas patch: where this process pushes the organisation's deltas, the one last
+   * pushed, so a snapshot and the next delta agree; elsewhere a fresh one (another process's
+   * deltas follow it).
+   */
+  async function exceptionsForSnapshot(orgId: string): Promise<{ visible: LeadException[]; atRisk: AtRiskDeal[] }> {
+    if (!(await owns(wallRoom(orgId)))) return computeExceptions(orgId);
+    return lastExceptions.get(orgId) ?? refreshExceptions(orgId).then(() => lastExceptions.get(orgId) ?? { visible: [], atRisk: [] });
+  }
+
+  /** The pushes one batch of an organisation's rows causes; only in the process that owns the room. */
+  function pushForRows(orgId: string, orgRows: EventRow[]): void {
+    pushTicker(orgId, orgRows);
+    if (orgRows.some((r) => r.type === 'stage_changed')) {
+      throttle('stages', orgId, interval, () => pushCounts(orgId));
+      throttle('funnel', orgId, kpiInterval, () => pushFunnel(orgId));
+    }
+    throttle('kpis', orgId, kpiInterval, () => pushKpis(orgId));
+    if (lastExceptions.has(orgId)) throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
+  }
 
   let snapshotsComputed = 0;
   async function computeSnapshot(orgId: string): Promise<WallSnapshot> {
@@ -186,8 +216,7 @@ export function createWallFanout(deps: {
       latestEvents(deps.clickhouse, orgId, TICKER_LENGTH),
       wallKpis(deps.clickhouse, orgId, now()),
       defaultFunnel(orgId),
-      // The list deltas patch: the one last pushed here, so a snapshot and the next delta agree.
-      lastExceptions.get(orgId) ?? refreshExceptions(orgId).then(() => lastExceptions.get(orgId) ?? { visible: [], atRisk: [] })
+      exceptionsForSnapshot(orgId)
     ]);
     return { stageCounts, ticker, kpis, funnel, exceptions: exceptions.visible, atRisk: exceptions.atRisk, at: now() };
   }
@@ -206,16 +235,13 @@ export function createWallFanout(deps: {
       }
       for (const [orgId, orgRows] of byOrg) {
         // Queries only for organisations someone watches from this process: an organisation's
-        // agents may stream all night with nobody looking. (With a socket.io adapter, issue 8,
-        // the process that owns the organisation asks the adapter instead.)
+        // agents may stream all night with nobody looking. Of the processes with watchers, the
+        // room's owner pushes; the others drop their copy of the list, which goes stale here.
         if (!io.sockets.adapter.rooms.has(wallRoom(orgId))) continue;
-        pushTicker(orgId, orgRows);
-        if (orgRows.some((r) => r.type === 'stage_changed')) {
-          throttle('stages', orgId, interval, () => pushCounts(orgId));
-          throttle('funnel', orgId, kpiInterval, () => pushFunnel(orgId));
-        }
-        throttle('kpis', orgId, kpiInterval, () => pushKpis(orgId));
-        if (lastExceptions.has(orgId)) throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
+        void owns(wallRoom(orgId)).then((mine) => {
+          if (mine) pushForRows(orgId, orgRows);
+          else lastExceptions.delete(orgId);
+        });
       }
     },
     /**
@@ -246,32 +272,33 @@ export function createWallFanout(deps: {
     /** Snapshots computed so far (for tests and the bench: joins share rounds). */
     stats: () => ({ snapshotsComputed }),
     /**
-     * Someone's action on an exception was stored: patch the list watchers have and push that at
-     * once (a claim must reach the room within a second, and recomputing every exception takes
-     * longer on a large ledger), then recompute soon to confirm. The patch sets the same mark,
-     * with the same time, that the recomputation folds from the stored event, so the two agree.
+     * Someone's action on an exception (`current`, as it stood) was stored: patch the list
+     * watchers have and push that at once (a claim must reach the room within a second, and
+     * recomputing every exception takes longer on a large ledger), then recompute soon to
+     * confirm. The patch sets the same mark, with the same time, that the recomputation folds
+     * from the stored event, so the two agree. Any process may push the patch (the person's
+     * socket is here); the stored row reaches the room's owner, which confirms.
      */
-    actedOnException(orgId: string, exceptionId: string, mark: { userId: string; at: number }, action: ExceptionAction): void {
-      const known = lastExceptions.get(orgId);
-      const current = known?.visible.find((e) => e.id === exceptionId);
-      if (known && current) {
-        const patched: LeadException | null =
-          action.action === 'claim'
-            ? { ...current, claimed: mark }
-            : action.action === 'unclaim'
-              ? { ...current, claimed: null }
-              : action.action === 'acknowledge'
-                ? { ...current, acknowledged: mark }
-                : null; // snoozed: off the list until `until`
-        const visible = patched ? known.visible.map((e) => (e.id === exceptionId ? patched : e)) : known.visible.filter((e) => e.id !== exceptionId);
-        lastExceptions.set(orgId, { ...known, visible });
-        io?.to(wallRoom(orgId)).emit('exceptions:changed', { raised: [], cleared: patched ? [] : [exceptionId], changed: patched ? [patched] : [] });
-      }
-      throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId));
+    actedOnException(orgId: string, current: LeadException, mark: { userId: string; at: number }, action: ExceptionAction): void {
+      const exceptionId = current.id;
+      const known = lastExceptions.get(orgId) ?? { visible: [current], atRisk: [] };
+      const patched: LeadException | null =
+        action.action === 'claim'
+          ? { ...current, claimed: mark }
+          : action.action === 'unclaim'
+            ? { ...current, claimed: null }
+            : action.action === 'acknowledge'
+              ? { ...current, acknowledged: mark }
+              : null; // snoozed: off the list until `until`
+      const visible = patched ? known.visible.map((e) => (e.id === exceptionId ? patched : e)) : known.visible.filter((e) => e.id !== exceptionId);
+      if (lastExceptions.has(orgId)) lastExceptions.set(orgId, { ...known, visible });
+      io?.to(wallRoom(orgId)).emit('exceptions:changed', { raised: [], cleared: patched ? [] : [exceptionId], changed: patched ? [patched] : [] });
+      void owns(wallRoom(orgId)).then((mine) => mine && throttle('exceptions', orgId, exceptionInterval, () => refreshExceptions(orgId)));
     },
     /** The organisation's thresholds changed: recompute its exceptions now. */
     settingsChanged(orgId: string): void {
-      if (lastExceptions.has(orgId)) throttle('exceptions', orgId, 0, () => refreshExceptions(orgId));
+      if (!lastExceptions.has(orgId)) return;
+      void owns(wallRoom(orgId)).then((mine) => mine && throttle('exceptions', orgId, 0, () => refreshExceptions(orgId)));
     },
     /**
      * The open exception with this id, as watchers here last saw it (a person acts on what the

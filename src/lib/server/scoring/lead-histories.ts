@@ -6,8 +6,9 @@ import { ledgerEventFromEventRow, type EventRow } from '../db/queries/events';
  * its own events (issue 6: "< 50 ms from event to new score") needs no ClickHouse read: committed
  * rows are appended here as they are pushed. A lead not held here is read from ClickHouse once.
  *
- * Only what this process saw is appended; another process's rows for a held lead are missed until
- * it is evicted, which is why the cache is bounded (and issue 8's shared fan-out must revisit it).
+ * Only the active trainer scores (issue 8), and every process's committed rows reach it
+ * (cluster/bus.ts), so what it holds stays whole; a process that becomes the trainer starts empty
+ * (Scorer.reset).
  * Leads involved in a merge are dropped: their canonical history changes shape.
  */
 export interface LeadHistories {

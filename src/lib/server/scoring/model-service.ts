@@ -43,6 +43,8 @@ export function createModelService(deps: {
   now?: () => number;
   /** New scores were stored for these leads (the inboxes rank by them). */
   onScored?: (orgId: string, leadIds: string[]) => void;
+  /** Whether this process is the active trainer (issue 8); absent, always. */
+  isActive?: () => boolean;
 }): ModelService {
   const { log } = deps;
   let io: RealtimeServer | undefined;

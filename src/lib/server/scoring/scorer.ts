@@ -37,6 +37,11 @@ export interface Scorer {
   noteCommitted(rows: readonly EventRow[]): void;
   /** Drop the cached active model (after a promotion or rollback). */
   forget(orgId: string): void;
+  /**
+   * Drop every held history and cached active model: this process just became the active
+   * trainer (issue 8), and while another process scored, rows it held went unnoted.
+   */
+  reset(): void;
   close(): void;
 }
 
@@ -50,7 +55,7 @@ const SCORE_CHUNK = 250;
 export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; modelDir: string; now?: () => number }): Scorer {
   const { clickhouse, log, modelDir } = deps;
   const clock = deps.now ?? Date.now;
-  const histories = createLeadHistories();
+  let histories = createLeadHistories();
   /** Artifacts by directory: a version's model is read once, whichever version row names it. */
   const loaded = new Map<string, Promise<Omit<LoadedModel, 'version'>>>();
 
@@ -159,6 +164,10 @@ export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; 
     },
     forget(orgId) {
       activeByOrg.delete(orgId);
+    },
+    reset() {
+      histories = createLeadHistories();
+      activeByOrg.clear();
     },
     close() {
       for (const entry of loaded.values()) entry.then((m) => m.model.dispose(), () => {});

@@ -78,6 +78,11 @@ export function createTrainer(deps: {
   settings: TrainerSettings;
   events: TrainerEvents;
   now?: () => number;
+  /**
+   * Whether this process is the active trainer now (issue 8: a lease). A process that lost the
+   * lease neither starts scheduled runs nor records a promotion; absent, always.
+   */
+  isActive?: () => boolean;
 }): Trainer {
   const { clickhouse, log, modelDir, scorer, settings, events } = deps;
   const now = deps.now ?? Date.now;
@@ -87,7 +92,9 @@ export function createTrainer(deps: {
   let stopped = false;
   const abort = new AbortController();
 
+  const isActive = deps.isActive ?? (() => true);
   const timer = setInterval(() => {
+    if (!isActive()) return;
     for (const orgId of known) trainer.retrain(orgId, 'schedule');
   }, settings.retrainIntervalMs);
   timer.unref();
@@ -106,6 +113,8 @@ export function createTrainer(deps: {
   }
 
   async function decide(orgId: string, decision: PromotionDecision): Promise<void> {
+    // Another process may have become the trainer while this run trained; its decisions stand.
+    if (!isActive()) throw new Error('this process is no longer the active trainer; the decision is left to it');
     await recordDecision(clickhouse, orgId, decision);
     if (decision.decision !== 'rejected') {
       scorer.forget(orgId);

@@ -1,4 +1,4 @@
-import { json } from '@sveltejs/kit';
+import { error, json } from '@sveltejs/kit';
 import { requireApiUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
 import type { RequestHandler } from './$types';
@@ -9,6 +9,8 @@ import type { RequestHandler } from './$types';
  */
 export const POST: RequestHandler = async ({ locals }) => {
   const user = requireApiUser(locals, 'models:manage');
-  const run = getContext().models.trainer.retrain(user.orgId, 'manual');
-  return json(run, { status: 202 });
+  // The active trainer may be another process (issue 8): the bus finds it.
+  const answer = await getContext().bus.modelCommand({ kind: 'retrain', orgId: user.orgId });
+  if (answer?.kind !== 'retrain') error(503, 'No trainer process is running; training starts when one is.');
+  return json(answer.run, { status: 202 });
 };

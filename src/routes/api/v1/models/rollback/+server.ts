@@ -11,7 +11,10 @@ export const POST: RequestHandler = async ({ locals, request }) => {
   const user = requireApiUser(locals, 'models:manage');
   const parsed = bodySchema.safeParse(await request.json().catch(() => undefined));
   if (!parsed.success) error(400, 'send { "versionId": "…" }');
-  const result = await getContext().models.trainer.rollback(user.orgId, parsed.data.versionId, `human:${user.userId}`);
+  // On the active trainer, wherever it runs (issue 8), so its scorer switches models at once.
+  const answer = await getContext().bus.modelCommand({ kind: 'rollback', orgId: user.orgId, versionId: parsed.data.versionId, actor: `human:${user.userId}` });
+  if (answer?.kind !== 'rollback') error(503, 'No trainer process is running; try again in a moment.');
+  const result = answer.result;
   if (!result.ok) error(result.reason === 'No such version.' ? 404 : 409, result.reason);
   return json({ ok: true });
 };
