@@ -73,10 +73,15 @@ export class WallState {
     this.applySnapshot(snapshot);
   }
 
-  /** Replaces everything: a snapshot is the whole truth, never patched onto older state. */
+  /**
+   * Replaces everything but the ticker: a snapshot is the whole truth, never patched onto older
+   * state. The ticker keeps what it was pushed: a snapshot's events were read before it arrived,
+   * so an event pushed meanwhile would vanish from the wall (seen with the snapshot computed on a
+   * busy process, issue 8), and an event shown once stays true.
+   */
   applySnapshot(snapshot: WallSnapshot): void {
     this.stageCounts = { ...snapshot.stageCounts };
-    this.ticker = mergeTicker([], snapshot.ticker);
+    this.ticker = mergeTicker(this.ticker, snapshot.ticker);
     this.kpis = snapshot.kpis;
     this.funnel = snapshot.funnel;
     this.exceptions = snapshot.exceptions;

@@ -135,15 +135,16 @@ describe('WallState', () => {
     });
   });
 
-  it('replaces counts and ticker wholesale on a new snapshot', () => {
+  it('replaces counts wholesale on a new snapshot, and keeps ticker items pushed while it was on its way', () => {
     let now = 1;
-    const wall = new WallState(buildSnapshot(), () => now);
+    const wall = new WallState(buildSnapshot({ ticker: [] }), () => now);
     wall.applyIngested([item(3)]);
     now = 2;
 
-    wall.applySnapshot(buildSnapshot({ stageCounts: counts({ won: 9 }), ticker: [item(7)] }));
+    // item(3) was pushed after the snapshot's events were read: it must not vanish.
+    wall.applySnapshot(buildSnapshot({ stageCounts: counts({ won: 9 }), ticker: [item(7), item(1)] }));
 
-    expect([wall.stageCounts, wall.ticker, wall.lastUpdateAt]).toEqual([counts({ won: 9 }), [item(7)], 2]);
+    expect([wall.stageCounts, ids(wall.ticker), wall.lastUpdateAt]).toEqual([counts({ won: 9 }), ids([item(7), item(3), item(1)]), 2]);
   });
 
   it('adds ingested items on top and ignores ones it already shows', () => {
@@ -204,7 +205,7 @@ describe('WallState.connect', () => {
     expect([wall.status, wall.hasConnected, ids(wall.ticker), wall.stageCounts, wall.kpis?.newLeadsLastHour]).toEqual([
       'live',
       true,
-      ['evt-6', 'evt-5'],
+      ['evt-6', 'evt-5', 'evt-2', 'evt-1'],
       counts({ booked: 8 }),
       99
     ]);
