@@ -81,8 +81,6 @@ const summary = (lags: number[], sent: number) =>
 
 export async function benchCluster(deps: {
   client: ClickHouseClient;
-  /** The one-process server the other parts measured. */
-  singleBase: string;
   dir: string;
   startApp: StartApp;
   makeEvents: (n: number, prefix: string) => AgentEvent[];
@@ -91,29 +89,25 @@ export async function benchCluster(deps: {
   const { client, record } = deps;
   const N = 300;
   const GAP_MS = 20; // ~50 events/s, one per request: the push path, not throughput
-  const one = await seedOrganisation(client, 'Cluster Bench One');
-  const lagsOne = await probeWall(deps.singleBase, deps.singleBase, one, deps.makeEvents(N, 'c1'), GAP_MS);
-
   mkdirSync(join(deps.dir, 'redis'), { recursive: true });
   const redis = await startLocalRedis({ dataDir: join(deps.dir, 'redis') });
   const started: AppProcess[] = [];
   try {
-    // Two processes as two machines would run them: each its own spool; only the first ingests.
-    // Neither trains (the one-process server above is the deployment's trainer for its database).
-    for (const [name, roles] of [
-      ['p1', 'app,ingest'],
-      ['p2', 'app']
+    // Like for like: none of the three scores or trains (that would load the machine unevenly;
+    // the other parts measure it). One process alone, then two as two machines would run them,
+    // each with its own spool, meeting through Redis; only the first takes events.
+    for (const [name, env] of [
+      ['single', { PIPEWALL_ROLES: 'app,ingest' }],
+      ['p1', { REDIS_URL: redis.url, PIPEWALL_ROLES: 'app,ingest' }],
+      ['p2', { REDIS_URL: redis.url, PIPEWALL_ROLES: 'app' }]
     ] as const) {
       started.push(
-        await deps.startApp(await freePort(), {
-          REDIS_URL: redis.url,
-          PIPEWALL_ROLES: roles,
-          INGEST_SPOOL_DIR: join(deps.dir, `spool-${name}`),
-          MODEL_DIR: join(deps.dir, `models-${name}`)
-        })
+        await deps.startApp(await freePort(), { ...env, INGEST_SPOOL_DIR: join(deps.dir, `spool-${name}`), MODEL_DIR: join(deps.dir, `models-${name}`) })
       );
     }
-    const [p1, p2] = started as [AppProcess, AppProcess];
+    const [single, p1, p2] = started as [AppProcess, AppProcess, AppProcess];
+    const one = await seedOrganisation(client, 'Cluster Bench One');
+    const lagsOne = await probeWall(single.base, single.base, one, deps.makeEvents(N, 'c1'), GAP_MS);
     const two = await seedOrganisation(client, 'Cluster Bench Two');
     const lagsTwo = await probeWall(p1.base, p2.base, two, deps.makeEvents(N, 'c2'), GAP_MS);
     const same = await seedOrganisation(client, 'Cluster Bench Same');

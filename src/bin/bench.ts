@@ -628,7 +628,7 @@ async function main(): Promise<void> {
     if (runs('cluster')) {
       ensureAptPackages('redis-server', () => existsSync(REDIS_BINARY), REDIS_PACKAGES, (l) => console.log(l));
     }
-    if (runs('cluster')) await benchCluster({ client, singleBase: base, dir, startApp, makeEvents, record });
+    if (runs('cluster')) await benchCluster({ client, dir, startApp, makeEvents, record });
     if (runs('fanout')) await benchFanout(base, client, procs);
     if (runs('sessions')) await benchSessions(client, org.orgId, org.user.userId, ch.url);
     if (runs('funnel')) {

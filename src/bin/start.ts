@@ -89,12 +89,14 @@ async function main(): Promise<void> {
     url,
     database,
     username: process.env.CLICKHOUSE_USER,
-    password: process.env.CLICKHOUSE_PASSWORD
+    password: process.env.CLICKHOUSE_PASSWORD,
+    // A ClickHouse cluster (README, "ClickHouse cluster layout"); the app's config reads the same key.
+    cluster: process.env.CLICKHOUSE_CLUSTER || undefined
   };
   await ensureDatabase(settings);
   const admin = createClickHouse(settings);
   stops.push({ name: 'migration client', stop: () => admin.close() });
-  const applied = await underMigrationLease(database, () => migrate(admin));
+  const applied = await underMigrationLease(database, () => migrate(admin, Date.now, Infinity, { cluster: settings.cluster }));
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
   const roles = process.env.PIPEWALL_ROLES ?? 'all';
   // The demo's agents post to this process, so it needs the ingest role (and is one per deployment).

@@ -71,7 +71,8 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     url: config.CLICKHOUSE_URL,
     database: config.CLICKHOUSE_DATABASE,
     username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD
+    password: config.CLICKHOUSE_PASSWORD,
+    cluster: config.CLICKHOUSE_CLUSTER
   });
   const clustered = config.REDIS_URL !== undefined;
   const coordinator: Coordinator = config.REDIS_URL

@@ -10,7 +10,27 @@ export interface ClickHouseSettings {
   database: string;
   username?: string;
   password?: string;
+  /**
+   * The cluster the tables are laid out on (migrate's `SchemaLayout.cluster`): adds the session
+   * settings that Distributed tables need, `clusterQuerySettings`. Unset: one server.
+   */
+  cluster?: string;
 }
+
+/**
+ * Sent on every request when the tables are Distributed (README "ClickHouse cluster layout"). Both
+ * names exist on 18.16 (its system.settings, checked by test/integration/db/cluster-layout.test.ts)
+ * and on 24+, where insert_distributed_sync is kept as an alias of distributed_foreground_insert.
+ * - distributed_product_mode 'local': an IN or JOIN subquery over a Distributed table, inside a
+ *   query on a Distributed table, reads each shard's local table. That is correct because every
+ *   table is sharded by organisation and every such subquery stays within one organisation (or,
+ *   across organisations, pairs rows of the same organisation); the default 'deny' refuses these
+ *   queries (Code 288), and 'global' would ship the subquery's whole result to every shard.
+ * - insert_distributed_sync 1: an INSERT answers once each shard has stored its rows, so a write
+ *   is readable at once (a new session on the next request) and a shard that is down fails the
+ *   insert, which the caller retries, instead of the rows waiting in a queue on the local disk.
+ */
+export const clusterQuerySettings = { distributed_product_mode: 'local', insert_distributed_sync: 1 } as const;
 
 /**
  * One client per process. Client-wide settings are only names that exist on both 18.16 and
@@ -28,7 +48,8 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouseClient
     // The client logs every failed request with a stack; we log failures ourselves, once.
     log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: {
-      date_time_input_format: 'best_effort'
+      date_time_input_format: 'best_effort',
+      ...(settings.cluster ? clusterQuerySettings : {})
     }
   });
 }

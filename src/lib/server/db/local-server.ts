@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * A private clickhouse-server run as a child process, for `npm start` and the tests when no
@@ -106,6 +106,60 @@ export interface StartOptions {
   httpPort?: number;
   tcpPort?: number;
   interserverPort?: number;
+  /**
+   * Clusters for Distributed tables (`remote_servers`): name → shards → replicas. Used by the
+   * cluster layout test, which runs several servers that name each other (hence fixed ports).
+   */
+  remoteServers?: Record<string, RemoteReplica[][]>;
+  /** `macros`, e.g. { shard: '01', replica: 'a' }, for the `{shard}`/`{replica}` of Replicated tables. */
+  macros?: Record<string, string>;
+}
+
+export interface RemoteReplica {
+  host: string;
+  /** Native protocol (TCP) port. */
+  port: number;
+}
+
+const xmlText = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+function xmlName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new LocalClickHouseError(`not usable as an XML element name: ${name}`);
+  return name;
+}
+
+function clusterConfigXml(options: StartOptions): string {
+  const replica = (r: RemoteReplica) => `<replica><host>${xmlText(r.host)}</host><port>${r.port}</port></replica>`;
+  const clusters = Object.entries(options.remoteServers ?? {}).map(
+    ([name, shards]) => `<${xmlName(name)}>${shards.map((rs) => `<shard>${rs.map(replica).join('')}</shard>`).join('')}</${name}>`
+  );
+  const macros = Object.entries(options.macros ?? {}).map(([k, v]) => `<${xmlName(k)}>${xmlText(v)}</${k}>`);
+  return `<yandex>\n  <remote_servers>${clusters.join('\n')}</remote_servers>\n  <macros>${macros.join('')}</macros>\n</yandex>\n`;
+}
+
+/**
+ * Servers of a cluster keep idle connections to each other (the Distributed tables' pools), and
+ * on SIGTERM 18.16 waits for every open connection's handler, which notices the stop only at its
+ * next poll: `poll_interval`, 10 s by default, so each stop took 10 s. One second instead.
+ */
+const CLUSTER_USERS_XML = '<yandex>\n  <profiles><default><poll_interval>1</poll_interval></default></profiles>\n</yandex>\n';
+
+/**
+ * The config file to start with: the package's own, or, with clusters or macros, a copy of it and
+ * of its users.xml in <dataDir>/config, with config.d and users.d files that add them (the server
+ * merges those directories into the files beside them; there is no command-line form for a list
+ * of shards).
+ */
+function configFileFor(dataDir: string, options: StartOptions): string {
+  if (!options.remoteServers && !options.macros) return CONFIG_FILE;
+  const dir = join(dataDir, 'config');
+  mkdirSync(join(dir, 'config.d'), { recursive: true });
+  mkdirSync(join(dir, 'users.d'), { recursive: true });
+  copyFileSync(CONFIG_FILE, join(dir, 'config.xml'));
+  copyFileSync(join(dirname(CONFIG_FILE), 'users.xml'), join(dir, 'users.xml'));
+  writeFileSync(join(dir, 'config.d', 'pipewall-cluster.xml'), clusterConfigXml(options));
+  writeFileSync(join(dir, 'users.d', 'pipewall-cluster.xml'), CLUSTER_USERS_XML);
+  return join(dir, 'config.xml');
 }
 
 export async function startLocalClickHouse(options: StartOptions): Promise<LocalClickHouse> {
@@ -123,8 +177,9 @@ export async function startLocalClickHouse(options: StartOptions): Promise<Local
   const logFile = join(dataDir, 'server.log');
   const errorLogFile = join(dataDir, 'server.err.log');
   rmSync(errorLogFile, { force: true });
+  const configFile = configFileFor(dataDir, options);
   const args = [
-    `--config-file=${CONFIG_FILE}`,
+    `--config-file=${configFile}`,
     '--',
     `--path=${dataDir}/data/`,
     `--tmp_path=${dataDir}/tmp/`,

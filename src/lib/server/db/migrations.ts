@@ -2,6 +2,7 @@ import { createClickHouse, execute, queryRows, type ClickHouseClient, type Click
 import { funnelSteps } from '../../contracts/funnel';
 import { bookkeepingEventTypes } from '../../contracts/leads';
 import { ident, inList, sql, trustedSql, type SqlFragment } from './sql';
+import { MaterializedView, placeMigrationsTable, placeOnCluster, type ClusterTarget } from './cluster-layout';
 
 /**
  * Versioned schema. Every statement runs on ClickHouse 18.16 (tests) and 24+ (production):
@@ -152,10 +153,13 @@ export const migrations: readonly Migration[] = [
         s_agent AggregateFunction(minIf, Tuple(UInt64, String, String), UInt8)
       ) ENGINE = AggregatingMergeTree ORDER BY (org_id, lead_id)`),
       // s_* columns hold aggregate states; read them with the -Merge combinator (queries/funnel.ts).
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS lead_funnel_mv TO lead_funnel AS ${leadFunnelSelect('events')}`,
+      // On a cluster the view reads events_local and writes lead_funnel_local on each node
+      // (cluster-layout.ts): each shard folds the leads it holds.
+      new MaterializedView('lead_funnel_mv', 'lead_funnel', 'events', leadFunnelSelect),
       // Rows stored before the view existed. Rows inserted between the two statements are
-      // folded twice, which idempotent aggregates make harmless.
-      sql`INSERT INTO lead_funnel ${leadFunnelSelect('events')}`
+      // folded twice, which idempotent aggregates make harmless. On a cluster this runs through
+      // the Distributed tables, so each lead's state lands on its organisation's shard.
+      sql`INSERT INTO lead_funnel ${leadFunnelSelect(ident('events'))}`
     ]
   },
   {
@@ -208,6 +212,22 @@ export const migrations: readonly Migration[] = [
         reasons String
       ) ENGINE = MergeTree PARTITION BY ${monthOfMs('scored_at')} ORDER BY (org_id, lead_id, scored_at)`)
     ]
+  },
+  {
+    version: 7,
+    name: 'model artifacts',
+    statements: [
+      // A version's files (tens of KB, base64), so a trainer on another machine can load any
+      // version without a shared MODEL_DIR (issue 8). Written once per path; a retried write
+      // folds into one row.
+      trustedSql(`CREATE TABLE IF NOT EXISTS model_artifacts (
+        org_id String,
+        artifact_dir String,
+        path String,
+        content String,
+        saved_at UInt64
+      ) ENGINE = ReplacingMergeTree ORDER BY (org_id, artifact_dir, path)`)
+    ]
   }
 ];
 
@@ -216,7 +236,7 @@ export const migrations: readonly Migration[] = [
  * stage_changed (enquired 1 … won 5; lost and other types 0), bookkeeping events (claims,
  * assignments) are not what the customer did and are left out, as in queries/funnel.ts.
  */
-function leadFunnelSelect(table: string): SqlFragment {
+function leadFunnelSelect(source: SqlFragment): SqlFragment {
   const step = sql`toUInt8(if(type = 'stage_changed', indexOf(${[...funnelSteps]}, stage), 0))`;
   return sql`SELECT org_id, lead_id,
       maxState(${step}) AS s_top,
@@ -228,44 +248,91 @@ function leadFunnelSelect(table: string): SqlFragment {
       maxIfState(occurred_at, type = 'stage_changed' AND stage = 'lost') AS s_lost,
       minIfState(tuple(occurred_at, event_id, channel), channel != '') AS s_channel,
       minIfState(tuple(occurred_at, event_id, agent_id), agent_id != '') AS s_agent
-    FROM ${ident(table)}
+    FROM ${source}
     WHERE type NOT IN ${inList([...bookkeepingEventTypes])}
     GROUP BY org_id, lead_id`;
 }
 
 /**
  * Bookkeeping for migrations. It is the one table without `org_id` first in its key: it
- * describes the schema, not any organisation's data.
+ * describes the schema, not any organisation's data (on a cluster: one table replicated to every
+ * node, cluster-layout.ts `placeMigrationsTable`).
  */
-const MIGRATIONS_TABLE = trustedSql(`CREATE TABLE IF NOT EXISTS schema_migrations (
+export const MIGRATIONS_TABLE = trustedSql(`CREATE TABLE IF NOT EXISTS schema_migrations (
   version UInt32,
   name String,
   applied_at UInt64
 ) ENGINE = ReplacingMergeTree ORDER BY (version)`);
 
-/** CREATE DATABASE needs a connection that does not already name the database. */
+/**
+ * CREATE DATABASE needs a connection that does not already name the database. With
+ * `settings.cluster`, the database is created on every node of the cluster.
+ */
 export async function ensureDatabase(settings: ClickHouseSettings): Promise<void> {
   const bootstrap = createClickHouse({ ...settings, database: 'default' });
+  const onCluster = settings.cluster ? sql` ON CLUSTER ${ident(settings.cluster)}` : trustedSql('');
   try {
     // No ENGINE: the default is Ordinary on 18.16 and Atomic on modern servers.
-    await execute(bootstrap, sql`CREATE DATABASE IF NOT EXISTS ${ident(settings.database)}`);
+    await execute(bootstrap, sql`CREATE DATABASE IF NOT EXISTS ${ident(settings.database)}${onCluster}`);
   } finally {
     await bootstrap.close();
   }
 }
 
+/** Where the tables go: one server (the default), or a cluster (README "ClickHouse cluster layout"). */
+export interface SchemaLayout {
+  /**
+   * The cluster's name in `remote_servers`: each table is created as Replicated `x_local` ON
+   * CLUSTER with a Distributed `x` in front, sharded by organisation (cluster-layout.ts). The
+   * client must then be created with the same `cluster` (clickhouse.ts session settings).
+   */
+  cluster?: string;
+  /**
+   * Test only: see `ClusterTarget.localRehearsal`. Run migrate on every node, one version at a
+   * time on all of them (`upTo`), as ON CLUSTER would: a data statement reads through the
+   * Distributed tables, so every node must have the tables first.
+   */
+  localRehearsal?: boolean;
+}
+
+interface Placement {
+  schema(statement: SqlFragment): SqlFragment[];
+  migrationsTable(statement: SqlFragment): SqlFragment[];
+}
+
+const SINGLE_SERVER: Placement = { schema: (s) => [s], migrationsTable: (s) => [s] };
+
+async function placementFor(client: ClickHouseClient, layout: SchemaLayout): Promise<Placement> {
+  if (!layout.cluster) return SINGLE_SERVER;
+  // The cluster DDL names the database (ZooKeeper paths, Distributed, ON CLUSTER on other nodes).
+  const [row] = await queryRows<{ db: string }>(client, sql`SELECT currentDatabase() AS db`);
+  if (!row) throw new Error('SELECT currentDatabase() returned no row');
+  const target: ClusterTarget = { cluster: layout.cluster, database: row.db, localRehearsal: layout.localRehearsal };
+  return { schema: (s) => placeOnCluster(s, target), migrationsTable: (s) => placeMigrationsTable(s, target) };
+}
+
 /**
  * Apply every migration not yet recorded, in order, up to `upTo` (all by default; tests stop
- * early to hold data as an older version stored it). Returns the versions applied now.
+ * early to hold data as an older version stored it). Returns the versions applied now. With
+ * `layout.cluster`, each statement runs as cluster-layout.ts places it, and every node of the
+ * cluster must be up (ON CLUSTER waits for all of them); versions are recorded as on one server.
  */
-export async function migrate(client: ClickHouseClient, now = Date.now, upTo = Infinity): Promise<number[]> {
-  await execute(client, MIGRATIONS_TABLE);
+export async function migrate(
+  client: ClickHouseClient,
+  now = Date.now,
+  upTo = Infinity,
+  layout: SchemaLayout = {}
+): Promise<number[]> {
+  const place = await placementFor(client, layout);
+  for (const statement of place.migrationsTable(MIGRATIONS_TABLE)) await execute(client, statement);
   const done = await queryRows<{ version: number }>(client, sql`SELECT DISTINCT version FROM schema_migrations`);
   const applied = new Set(done.map((r) => Number(r.version)));
   const ran: number[] = [];
   for (const m of migrations) {
     if (applied.has(m.version) || m.version > upTo) continue;
-    for (const statement of m.statements) await execute(client, statement);
+    for (const statement of m.statements) {
+      for (const placed of place.schema(statement)) await execute(client, placed);
+    }
     await execute(
       client,
       sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, ${now()})`

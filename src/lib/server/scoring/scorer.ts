@@ -11,6 +11,7 @@ import type { EventRow } from '../db/queries/events';
 import { activeVersionId, insertLeadScores, latestScores, listDecisions, listModelVersions, type ScoreRow, type StoredVersion } from '../db/queries/models';
 import { loadOrgLeadEvents } from '../db/queries/training-events';
 import type { Logger } from '../log';
+import { ensureArtifacts } from './artifact-store';
 import { createLeadHistories } from './lead-histories';
 
 /**
@@ -59,12 +60,14 @@ export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; 
   /** Artifacts by directory: a version's model is read once, whichever version row names it. */
   const loaded = new Map<string, Promise<Omit<LoadedModel, 'version'>>>();
 
-  async function loadVersion(version: StoredVersion): Promise<LoadedModel> {
+  async function loadVersion(orgId: string, version: StoredVersion): Promise<LoadedModel> {
     const key = version.artifactDir;
     let entry = loaded.get(key);
     if (!entry) {
       entry = (async () => {
         await tfReady();
+        // MODEL_DIR is a cache of what ClickHouse holds (a trainer that took over has no files yet).
+        await ensureArtifacts(clickhouse, modelDir, orgId, version.artifactDir);
         const dir = join(modelDir, version.artifactDir);
         const [model, meta] = await Promise.all([loadModel(dir), readModelMeta(dir)]);
         const spec = (meta.extra as { spec?: FeatureSpec } | undefined)?.spec;
@@ -86,7 +89,7 @@ export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; 
         const [decisions, versions] = await Promise.all([listDecisions(clickhouse, orgId), listModelVersions(clickhouse, orgId)]);
         const id = activeVersionId(decisions);
         const version = versions.find((v) => v.versionId === id);
-        return version ? loadVersion(version) : null;
+        return version ? loadVersion(orgId, version) : null;
       })();
       activeByOrg.set(orgId, entry);
       entry.catch(() => activeByOrg.delete(orgId));
@@ -118,7 +121,7 @@ export function createScorer(deps: { clickhouse: ClickHouseClient; log: Logger; 
 
   return {
     active,
-    load: (_orgId, version) => loadVersion(version),
+    load: (orgId, version) => loadVersion(orgId, version),
     async scoreLeads(orgId, leadIds, now = clock()) {
       const m = await active(orgId);
       if (!m || (leadIds && leadIds.length === 0)) return [];

@@ -21,6 +21,7 @@ import { loadOrgLeadEvents } from '../db/queries/training-events';
 import type { Logger } from '../log';
 import { describeOnHoldout } from './describe';
 import { buildModelPage } from './page';
+import { publishArtifacts } from './artifact-store';
 import { priorExamples } from './prior';
 import type { Scorer } from './scorer';
 
@@ -202,6 +203,8 @@ export function createTrainer(deps: {
       }
       const prior = await priorVersion(progress);
       const versionId = `${nextId}-prior`;
+      // Files first, then the row that names them: whoever sees the row can fetch them.
+      await publishArtifacts(clickhouse, modelDir, orgId, prior.artifactDir, now());
       await saveModelVersion(clickhouse, orgId, { ...prior, versionId, createdAt: now() });
       await decide(orgId, {
         at: now(), versionId, decision: 'promoted', actor: 'system',
@@ -232,6 +235,7 @@ export function createTrainer(deps: {
       baseline = { versionId: active.versionId, metrics: describeOnHoldout(current, holdout, active.metrics.threshold).metrics };
     }
     const versionId = nextId;
+    await publishArtifacts(clickhouse, modelDir, orgId, described.artifactDir, now());
     await saveModelVersion(clickhouse, orgId, { ...described, baseline, versionId, createdAt: now() });
     const auc = (x: number) => x.toFixed(3);
     let decision: PromotionDecision;

@@ -108,12 +108,17 @@ export async function leadTimeline(client: ClickHouseClient, orgId: string, lead
     properties: string;
   }>(
     client,
-    sql`SELECT event_id, type, channel, stage, intent, actor, summary, visitParamExtractString(properties, 'text') AS text,
-               value, currency, occurred_at, properties
-        FROM events
-        WHERE org_id = ${orgId} AND ${ofLead(orgId, leadId)}
+    // The LIMIT outside the de-duplicating subquery: 18.16 on a Distributed table applies a LIMIT
+    // in the same SELECT on each shard before LIMIT 1 BY, and returns too few rows (issue 8).
+    sql`SELECT * FROM (
+          SELECT event_id, type, channel, stage, intent, actor, summary, visitParamExtractString(properties, 'text') AS text,
+                 value, currency, occurred_at, properties
+          FROM events
+          WHERE org_id = ${orgId} AND ${ofLead(orgId, leadId)}
+          ORDER BY occurred_at DESC, event_id DESC
+          LIMIT 1 BY event_id
+        )
         ORDER BY occurred_at DESC, event_id DESC
-        LIMIT 1 BY event_id
         LIMIT ${limit(count)}`
   );
   return rows.reverse().map((r) => ({
