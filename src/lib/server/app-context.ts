@@ -5,7 +5,8 @@ import { createApiKeyVerifier } from './auth/api-key';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit';
 import { hasRole, type ServerConfig } from './config';
 import { createClusterBus, type ClusterBus } from './cluster/bus';
-import { createLocalCoordinator, createRedisCoordinator, type Coordinator } from './cluster/coordinator';
+import { createLocalCoordinator, createRedisCoordinator, type Coordinator, type RedisClient } from './cluster/coordinator';
+import { createSharedRateLimiter, type SharedRateLimiter } from './auth/shared-rate-limit';
 import { createRoomOwnership, keepLease, type KeptLease, type RoomOwnership } from './cluster/leases';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
 import { insertEventRows, type EventRow } from './db/queries/events';
@@ -20,12 +21,16 @@ import { createModelService, type ModelService } from './scoring/model-service';
 import { createBatchWriter, type BatchWriter } from '../../../ingest/sink/clickhouse-writer';
 import { openSpool } from '../../../ingest/sink/spool';
 
-/** Abuse limits; each is one per process, so the counts are shared by every request. */
+/**
+ * Abuse limits. Sign-in limits are shared by every process through Redis when it is set (a
+ * guesser must not get N budgets behind N processes); the ingest limit guards this process's
+ * buffer, so it is this process's own.
+ */
 export interface AppLimits {
   /** Sign-in attempts keyed by normalised email. */
-  loginPerAccount: RateLimiter;
+  loginPerAccount: SharedRateLimiter;
   /** Sign-in attempts keyed by client address. */
-  loginPerAddress: RateLimiter;
+  loginPerAddress: SharedRateLimiter;
   /** Ingest requests keyed by API key id. */
   ingestPerKey: RateLimiter;
 }
@@ -182,7 +187,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
     outbound,
     models,
     verifyApiKey: createApiKeyVerifier(clickhouse, config.API_KEY_CACHE_MS),
-    limits: createLimits(config),
+    limits: createLimits(config, Date.now, coordinator.redis),
     identity,
     coordinator,
     bus,
@@ -228,11 +233,14 @@ export function resumeDeliveries(outbound: Outbound, log: Logger): void {
 }
 
 /** The limiters from config; `now` is there for tests. */
-export function createLimits(config: ServerConfig, now: () => number = Date.now): AppLimits {
-  const login = { windowMs: config.LOGIN_WINDOW_MS, now };
+export function createLimits(config: ServerConfig, now: () => number = Date.now, redis: RedisClient | null = null): AppLimits {
+  const login = (name: string, limit: number) => {
+    const options = { windowMs: config.LOGIN_WINDOW_MS, now, limit };
+    return createSharedRateLimiter(createRateLimiter(options), { ...options, redis, name, namespace: config.CLICKHOUSE_DATABASE });
+  };
   return {
-    loginPerAccount: createRateLimiter({ ...login, limit: config.LOGIN_MAX_PER_ACCOUNT }),
-    loginPerAddress: createRateLimiter({ ...login, limit: config.LOGIN_MAX_PER_ADDRESS }),
+    loginPerAccount: login('login-account', config.LOGIN_MAX_PER_ACCOUNT),
+    loginPerAddress: login('login-address', config.LOGIN_MAX_PER_ADDRESS),
     ingestPerKey: createRateLimiter({ limit: config.INGEST_MAX_REQUESTS_PER_KEY, windowMs: config.INGEST_RATE_WINDOW_MS, now })
   };
 }

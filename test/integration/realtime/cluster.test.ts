@@ -11,6 +11,7 @@ import { inboxRoom, wallRoom, type ClientToServerEvents, type InboxChange, type 
 import type { ExceptionsDelta, TickerItem } from '../../../src/lib/contracts/wall';
 import { startLocalRedis, type LocalRedis } from '../../../src/bin/local-redis';
 import type { AppContext } from '../../../src/lib/server/app-context';
+import { signIn } from '../../../src/lib/server/auth/sign-in';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
 import { actOnLead, leadDepsFrom } from '../../../src/lib/server/lead-actions';
 import { publishLeadChange } from '../../../src/lib/server/lead-changes';
@@ -187,6 +188,18 @@ describe('two app processes through Redis', () => {
     b.ctx.bus.identityForgotten(org.orgId);
     await waitFor(() => forget.mock.calls.some(([id]) => id === org.orgId) || undefined, 2_000, 'the other process told');
     forget.mockRestore();
+  });
+
+  it('counts sign-in attempts across processes: a guesser gets one budget, not one per process', async () => {
+    const target = await seedUser(db.client, org.orgId, 'rep');
+    const attempt = (node: Node) => signIn(node.ctx, { email: target.email, password: 'wrong password', address: '203.0.113.9' });
+    const statuses: number[] = [];
+    // Five per account (the default), alternating between the processes as a load balancer would.
+    for (let i = 0; i < 6; i++) {
+      const result = await attempt(i % 2 === 0 ? a : b);
+      statuses.push(result.ok ? 200 : result.status);
+    }
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
   });
 
   it('a process without the ingest role refuses events with a clear answer and stores nothing', async () => {

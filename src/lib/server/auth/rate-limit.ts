@@ -15,7 +15,7 @@
  * keys through between two uses of it (each use moves it to the back), which the per-address
  * sign-in limit and API-key verification make expensive.
  *
- * Limits hold per process: run several app processes and each allows `limit`.
+ * Limits hold per process; shared-rate-limit.ts shares the sign-in limits through Redis (issue 8).
  */
 
 export interface RateLimiterOptions {

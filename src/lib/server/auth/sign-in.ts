@@ -38,9 +38,9 @@ export async function signIn(
   if (!email || !input.password) return { ok: false, status: 400, message: 'Enter your email and password.' };
 
   const address = addressKey(input.address);
-  const byAddress = ctx.limits.loginPerAddress.consume(address);
+  const byAddress = await ctx.limits.loginPerAddress.consume(address);
   if (!byAddress.allowed) return tooMany(ctx, byAddress, { address, limit: 'address' });
-  const byAccount = ctx.limits.loginPerAccount.consume(email);
+  const byAccount = await ctx.limits.loginPerAccount.consume(email);
   if (!byAccount.allowed) return tooMany(ctx, byAccount, { address, limit: 'account' });
 
   const user = await findUserByEmail(ctx.clickhouse, email);
@@ -48,7 +48,7 @@ export async function signIn(
   const matches = await verifyPassword(user?.passwordHash ?? (await dummyHash()), input.password);
   if (!user || !user.active || !matches) return { ok: false, status: 400, message: WRONG_CREDENTIALS };
 
-  ctx.limits.loginPerAccount.reset(email);
+  await ctx.limits.loginPerAccount.reset(email);
   const { token, session } = await createSession(ctx.clickhouse, user, sessionPolicy(ctx.config));
   return {
     ok: true,

@@ -109,7 +109,12 @@ export function createRedisCoordinator(options: { url: string; namespace: string
       await withTimeout(redis.eval(RELEASE_SCRIPT, 1, key(name), processId), 0);
     },
     async close() {
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT waits in the offline queue while Redis is away; a stopping process does not wait long.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([redis.quit().catch(() => undefined), late]);
+      clearTimeout(timer);
+      redis.disconnect();
     }
   };
 }
