@@ -158,6 +158,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
   bus.handleModelCommands(async (command) => {
     if (!trainerActive) return null;
     if (command.kind === 'retrain') return { kind: 'retrain', run: models.trainer.retrain(command.orgId, 'manual') };
+    if (command.kind === 'run') return { kind: 'run', run: models.trainer.currentRun(command.orgId) };
     return { kind: 'rollback', result: await models.trainer.rollback(command.orgId, command.versionId, command.actor) };
   });
   const trainerLease: KeptLease | undefined =

@@ -12,6 +12,7 @@ import type { ExceptionsDelta, TickerItem } from '../../../src/lib/contracts/wal
 import { startLocalRedis, type LocalRedis } from '../../../src/bin/local-redis';
 import type { AppContext } from '../../../src/lib/server/app-context';
 import { signIn } from '../../../src/lib/server/auth/sign-in';
+import { modelPageFor } from '../../../src/lib/server/model-page';
 import { handleIngest } from '../../../src/lib/server/ingest-endpoint';
 import { actOnLead, leadDepsFrom } from '../../../src/lib/server/lead-actions';
 import { publishLeadChange } from '../../../src/lib/server/lead-changes';
@@ -47,8 +48,8 @@ let org: SeededOrg;
 let second: SeededUser;
 const sockets: ClientSocket[] = [];
 
-async function startNode(roles: string): Promise<Node> {
-  const ctx = createTestContext(db, { REDIS_URL: redis.url, PIPEWALL_ROLES: roles });
+async function startNode(roles: string, extra: Record<string, string> = {}): Promise<Node> {
+  const ctx = createTestContext(db, { REDIS_URL: redis.url, PIPEWALL_ROLES: roles, ...extra });
   const http = createServer();
   const io = attachRealtime(http, ctx);
   await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
@@ -200,6 +201,26 @@ describe('two app processes through Redis', () => {
       statuses.push(result.ok ? 200 : result.status);
     }
     expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+  });
+
+  it('"Retrain now" on an app process starts the run on the trainer process, and the model page elsewhere shows it', async () => {
+    // Alone, an app process has nobody to ask: the page says so rather than pretending.
+    expect(await a.ctx.bus.modelCommand({ kind: 'retrain', orgId: org.orgId })).toBeNull();
+    const modelDir = mkdtempSync(join(tmpdir(), 'pipewall-models-'));
+    const trainer = await startNode('trainer', { MODEL_DIR: modelDir });
+    try {
+      await waitFor(() => trainer.ctx.isTrainer() || undefined, 5_000, 'the trainer lease');
+      await waitFor(async () => (await a.io.of('/').adapter.serverCount()) >= 3 || undefined, 10_000, 'the trainer joined');
+      const answer = await a.ctx.bus.modelCommand({ kind: 'retrain', orgId: org.orgId });
+      if (answer?.kind !== 'retrain') throw new Error(`no run started: ${JSON.stringify(answer)}`);
+      expect(trainer.ctx.models.trainer.currentRun(org.orgId)?.runId).toBe(answer.run.runId);
+      const page = await modelPageFor(b.ctx, org.orgId);
+      expect(page.training?.runId).toBe(answer.run.runId);
+    } finally {
+      await trainer.io.close();
+      await trainer.ctx.close(); // stops the run
+      rmSync(modelDir, { recursive: true, force: true });
+    }
   });
 
   it('a process without the ingest role refuses events with a clear answer and stores nothing', async () => {

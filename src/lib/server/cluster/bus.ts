@@ -7,8 +7,12 @@ import type { RedisClient } from './coordinator';
 /** What the app asks of the active trainer, wherever it runs. */
 export type ModelCommand =
   | { kind: 'retrain'; orgId: string }
-  | { kind: 'rollback'; orgId: string; versionId: string; actor: string };
-export type ModelCommandAnswer = { kind: 'retrain'; run: TrainingRun } | { kind: 'rollback'; result: { ok: true } | { ok: false; reason: string } };
+  | { kind: 'rollback'; orgId: string; versionId: string; actor: string }
+  | { kind: 'run'; orgId: string };
+export type ModelCommandAnswer =
+  | { kind: 'retrain'; run: TrainingRun }
+  | { kind: 'rollback'; result: { ok: true } | { ok: false; reason: string } }
+  | { kind: 'run'; run: TrainingRun | null };
 
 /**
  * Requests between processes that need an answer, through socket.io's `serverSideEmit` (the

@@ -59,7 +59,13 @@ export interface Trainer {
   /** Resolves when the organisation's current run (if any) has finished. */
   settled(orgId: string): Promise<void>;
   rollback(orgId: string, versionId: string, actor: string): Promise<{ ok: true } | { ok: false; reason: string }>;
-  page(orgId: string): Promise<ModelPage>;
+  /**
+   * The model page. `run` is the organisation's current run when another process is the active
+   * trainer (issue 8); absent, this process's own.
+   */
+  page(orgId: string, run?: TrainingRun | null): Promise<ModelPage>;
+  /** This process's current (or last) run of the organisation, if any. */
+  currentRun(orgId: string): TrainingRun | null;
   /** Ledger rows were committed: counts outcomes toward the retraining trigger. */
   noteOutcomes(orgId: string, outcomes: number): void;
   /** Make sure the organisation has an active model (the prior until it has outcomes enough). */
@@ -100,8 +106,8 @@ export function createTrainer(deps: {
   }, settings.retrainIntervalMs);
   timer.unref();
 
-  async function page(orgId: string): Promise<ModelPage> {
-    const run = runs.get(orgId)?.run ?? null;
+  async function page(orgId: string, elsewhere?: TrainingRun | null): Promise<ModelPage> {
+    const run = elsewhere !== undefined ? elsewhere : (runs.get(orgId)?.run ?? null);
     return buildModelPage(clickhouse, orgId, { minWon: settings.minWon, minLost: settings.minLost }, run, now());
   }
 
@@ -287,6 +293,10 @@ export function createTrainer(deps: {
       return { ok: true };
     },
     page,
+    currentRun: (orgId) => {
+      const run = runs.get(orgId)?.run;
+      return run ? { ...run } : null;
+    },
     noteOutcomes(orgId, outcomes) {
       known.add(orgId);
       const pending = (pendingOutcomes.get(orgId) ?? 0) + outcomes;
