@@ -168,7 +168,11 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
           ttlMs: 15_000,
           onChange: (held) => {
             trainerActive = held;
-            if (!held) return log.warn('this process is no longer the active trainer');
+            if (!held) {
+              // Its runs would be refused at the decision anyway; stop spending the CPU on them.
+              models.trainer.halt('this process is no longer the active trainer');
+              return log.warn('this process is no longer the active trainer');
+            }
             log.info('this process is the active trainer');
             models.scorer.reset();
             resumeDeliveries(outbound, log);

@@ -214,8 +214,17 @@ describe('two app processes through Redis', () => {
       const answer = await a.ctx.bus.modelCommand({ kind: 'retrain', orgId: org.orgId });
       if (answer?.kind !== 'retrain') throw new Error(`no run started: ${JSON.stringify(answer)}`);
       expect(trainer.ctx.models.trainer.currentRun(org.orgId)?.runId).toBe(answer.run.runId);
+      // A trainer that loses its lease stops its runs (here at once, while the training child
+      // starts): each ends as failed, saying why.
+      trainer.ctx.models.trainer.halt('this process is no longer the active trainer');
       const page = await modelPageFor(b.ctx, org.orgId);
       expect(page.training?.runId).toBe(answer.run.runId);
+      await trainer.ctx.models.trainer.settled(org.orgId);
+      expect(trainer.ctx.models.trainer.currentRun(org.orgId)?.result).toEqual({
+        versionId: null,
+        decision: 'failed',
+        reason: 'this process is no longer the active trainer'
+      });
     } finally {
       await trainer.io.close();
       await trainer.ctx.close(); // stops the run

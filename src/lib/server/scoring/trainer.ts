@@ -66,6 +66,11 @@ export interface Trainer {
   page(orgId: string, run?: TrainingRun | null): Promise<ModelPage>;
   /** This process's current (or last) run of the organisation, if any. */
   currentRun(orgId: string): TrainingRun | null;
+  /**
+   * Abort the runs in flight and keep going (issue 8: this process lost the trainer lease, and
+   * another trainer decides now); each ends as failed with `reason`.
+   */
+  halt(reason: string): void;
   /** Ledger rows were committed: counts outcomes toward the retraining trigger. */
   noteOutcomes(orgId: string, outcomes: number): void;
   /** Make sure the organisation has an active model (the prior until it has outcomes enough). */
@@ -97,7 +102,8 @@ export function createTrainer(deps: {
   const pendingOutcomes = new Map<string, number>();
   const known = new Set<string>();
   let stopped = false;
-  const abort = new AbortController();
+  /** Aborts the training jobs in flight; replaced after a `halt`, so later runs start clean. */
+  let abort = new AbortController();
 
   const isActive = deps.isActive ?? (() => true);
   const timer = setInterval(() => {
@@ -130,7 +136,7 @@ export function createTrainer(deps: {
   }
 
   /** The prior's artifacts (trained once per MODEL_DIR on synthetic journeys) and its description. */
-  async function priorVersion(progress: (p: TrainingProgress) => void): Promise<Omit<StoredVersion, 'versionId' | 'createdAt'>> {
+  async function priorVersion(progress: (p: TrainingProgress) => void, signal: AbortSignal): Promise<Omit<StoredVersion, 'versionId' | 'createdAt'>> {
     const dir = join(modelDir, PRIOR_DIR, PRIOR_RECIPE);
     const described = join(dir, 'version.json');
     if (existsSync(described)) return JSON.parse(await readFile(described, 'utf8')) as Omit<StoredVersion, 'versionId' | 'createdAt'>;
@@ -139,7 +145,7 @@ export function createTrainer(deps: {
     const started = performance.now();
     const result = await runTrainingJob(
       { outDir: dir, seed: settings.seed, examples, split: { train: [...split.train], test: [...split.test] } },
-      { onProgress: progress, signal: abort.signal }
+      { onProgress: progress, signal }
     );
     const version = await describeResult(PRIOR_DIR, result, examples.filter((e) => split.test.has(e.id)), 'prior', performance.now() - started);
     await writeFile(described, JSON.stringify(version));
@@ -181,7 +187,7 @@ export function createTrainer(deps: {
     return { ...draft, features: view.features, holdout: view.holdout, reference: view.reference };
   }
 
-  async function runOnce(orgId: string, run: TrainingRun): Promise<void> {
+  async function runOnce(orgId: string, run: TrainingRun, signal: AbortSignal): Promise<void> {
     const progress = (p: TrainingProgress) => {
       run.progress = p;
       events.progressed(orgId, { ...run });
@@ -207,7 +213,8 @@ export function createTrainer(deps: {
         finish({ versionId: null, decision: 'skipped', reason: `Not enough outcomes for an own model yet: ${needed} needed.` });
         return;
       }
-      const prior = await priorVersion(progress);
+      const prior = await priorVersion(progress, signal);
+      signal.throwIfAborted();
       const versionId = `${nextId}-prior`;
       // Files first, then the row that names them: whoever sees the row can fetch them.
       await publishArtifacts(clickhouse, modelDir, orgId, prior.artifactDir, now());
@@ -229,7 +236,7 @@ export function createTrainer(deps: {
     const started = performance.now();
     const result = await runTrainingJob(
       { outDir, seed: settings.seed, examples, split: { train: [...split.train], test: [...split.test] } },
-      { onProgress: progress, signal: abort.signal }
+      { onProgress: progress, signal }
     );
     progress({ phase: 'evaluate' });
     const described = await describeResult(orgId, result, holdout, 'org', performance.now() - started);
@@ -241,6 +248,7 @@ export function createTrainer(deps: {
       baseline = { versionId: active.versionId, metrics: describeOnHoldout(current, holdout, active.metrics.threshold).metrics };
     }
     const versionId = nextId;
+    signal.throwIfAborted();
     await publishArtifacts(clickhouse, modelDir, orgId, described.artifactDir, now());
     await saveModelVersion(clickhouse, orgId, { ...described, baseline, versionId, createdAt: now() });
     const auc = (x: number) => x.toFixed(3);
@@ -265,10 +273,12 @@ export function createTrainer(deps: {
       if (going && !going.run.result) return { ...going.run };
       const run: TrainingRun = { runId: randomUUID(), startedAt: now(), trigger, progress: { phase: 'prepare' }, result: null };
       pendingOutcomes.set(orgId, 0);
+      // This run's own signal: a `halt` aborts it whatever step it is at, and not later runs.
+      const signal = abort.signal;
       const done = (async () => {
         if (stopped) return;
         try {
-          await runOnce(orgId, run);
+          await runOnce(orgId, run, signal);
         } catch (err) {
           if (stopped) return;
           log.error({ err, orgId }, 'model training failed');
@@ -312,6 +322,10 @@ export function createTrainer(deps: {
         },
         (err: unknown) => log.warn({ err, orgId }, 'could not read the model registry')
       );
+    },
+    halt(reason) {
+      abort.abort(new Error(reason));
+      abort = new AbortController();
     },
     stop() {
       stopped = true;
