@@ -58,7 +58,9 @@ export type KeptLease = ReturnType<typeof keepLease>;
  * same numbers is better than a wall that stops.
  */
 export function createRoomOwnership(coordinator: Coordinator, options: { ttlMs?: number; retryMs?: number; now?: () => number } = {}) {
-  const ttlMs = options.ttlMs ?? 10_000;
+  // Short: a dead owner's organisations go without recounts until it ends (renewal at half-life
+  // costs one Redis call per owned room every 2.5 s).
+  const ttlMs = options.ttlMs ?? 5_000;
   const retryMs = options.retryMs ?? 1_000;
   const now = options.now ?? Date.now;
   const known = new Map<string, { held: boolean; until: number; askedAt: number }>();
