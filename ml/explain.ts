@@ -1,3 +1,4 @@
+import { channelWords } from '../src/lib/contracts/events';
 import type { FeatureEvidence, RawFeatures } from '../src/lib/contracts/model';
 import { featureLabels, featureUnits, NONE, type FeatureName, type NumericFeature } from './features';
 
@@ -57,14 +58,6 @@ export function naturalValue(feature: NumericFeature, stored: number): number {
   }
 }
 
-const channelNames: Record<string, string> = {
-  whatsapp: 'WhatsApp',
-  messenger: 'Messenger',
-  webchat: 'web chat',
-  phone: 'phone',
-  email: 'email',
-  sms: 'SMS'
-};
 const stageNames = ['no stage', 'enquired', 'qualified', 'booked', 'attended'];
 const dayNames: Record<string, string> = {
   mon: 'Monday',
@@ -141,7 +134,7 @@ function categoricalText(feature: string, value: string): string {
   if (value === NONE || value === '') return `${featureLabels[feature as FeatureName] ?? feature} not known yet`;
   switch (feature) {
     case 'channel':
-      return `Came through ${channelNames[value] ?? value}`;
+      return `Came through ${(channelWords as Record<string, string | undefined>)[value] ?? value}`;
     case 'source':
       return `Found us via ${value}`;
     case 'intent':

@@ -27,11 +27,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connect } from 'socket.io-client';
 import type { AgentEvent } from '../lib/contracts/events';
 import type { TickerItem } from '../lib/contracts/wall';
-import { wallRoom, type ClientToServerEvents, type ServerToClientEvents } from '../lib/contracts/realtime';
-import type { Socket } from 'socket.io-client';
+import { wallRoom } from '../lib/contracts/realtime';
 import { createClickHouse, queryRows } from '../lib/server/db/clickhouse';
 import { freePort, startLocalClickHouse } from '../lib/server/db/local-server';
 import { ensureDatabase, migrate } from '../lib/server/db/migrations';
@@ -46,7 +44,9 @@ import { REDIS_BINARY, REDIS_PACKAGES } from './local-redis';
 import { seedOrganisation, type SeededOrg } from '../../test/helpers/seed';
 import { benchFunnel } from './bench-funnel';
 import { benchMl } from './bench-ml';
-import { benchCluster, probeWall, type AppProcess } from './bench-cluster';
+import { benchCluster, type StartApp } from './bench-cluster';
+import { startServer, type ServerProcess } from '../../test/helpers/server-process';
+import { joinWall, probeWall, quantile, sleep } from './bench-wall';
 import type { FanoutCommand, FanoutReply } from './bench-fanout-clients';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -195,8 +195,6 @@ async function openLoop(base: string, key: string, bodies: string[], everyMs: nu
   return { ms, refused, lateMs };
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
-
 const VALIDATIONS = 2_000;
 
 /** Latency of each call and calls/s for `VALIDATIONS` validations with `inFlight` at a time. */
@@ -235,34 +233,6 @@ async function benchSessions(client: ReturnType<typeof createClickHouse>, orgId:
     }
   }
 }
-
-type WallSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-/** A socket.io client in this process, in `org`'s wall room: resolved once its snapshot arrived. */
-async function joinWall(base: string, org: SeededOrg, timeoutMs = 60_000): Promise<WallSocket> {
-  const socket: WallSocket = connect(base, {
-    transports: ['websocket'],
-    extraHeaders: { cookie: `pw_session=${org.sessionToken}` },
-    forceNew: true
-  });
-  // The wall room is asked for (room:join); its snapshot says the socket is in.
-  await new Promise<void>((ok, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no wall snapshot within ${timeoutMs} ms`)), timeoutMs);
-    socket.once('wall:snapshotted', () => {
-      clearTimeout(timer);
-      ok();
-    });
-    socket.emit('room:join', wallRoom(org.orgId), (result) => {
-      if (!result.ok) reject(new Error(`room:join refused: ${result.code}`));
-    });
-  }).catch((err: unknown) => {
-    socket.close();
-    throw err;
-  });
-  return socket;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Event accepted → seen by a socket watching the wall, under a steady load sent open loop (as the
@@ -499,51 +469,31 @@ async function main(): Promise<void> {
   const ch = await startLocalClickHouse({ dataDir: dir });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  let app: ReturnType<typeof spawn> | undefined;
+  let app: ServerProcess | undefined;
   /**
    * The server as `npm start` runs it (package.json's flags: a larger young generation halves
-   * the time it spends in scavenges under ingest load, about +10 % events/s measured here), run
-   * as `node --import tsx` (not the tsx CLI, which forks) so child.pid is the server. The per-key
-   * request limit is lifted: this measures throughput, and 8 senders of 500-event batches on one
-   * key can pass the default 50 requests/s.
+   * the time it spends in scavenges under ingest load, about +10 % events/s measured here). The
+   * per-key request limit is lifted: this measures throughput, and 8 senders of 500-event batches
+   * on one key can pass the default 50 requests/s.
    */
-  async function startApp(appPort: number, env: Record<string, string>): Promise<AppProcess & { child: ChildProcess }> {
-    const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(appPort)], {
-      env: { ...process.env, CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: DATABASE, LOG_LEVEL: 'warn', INGEST_MAX_REQUESTS_PER_KEY: '1000000', ...env },
-      stdio: 'ignore'
+  const startApp: StartApp = (appPort, env) =>
+    startServer({
+      port: appPort,
+      dataDir: join(dir, `app-${appPort}`),
+      nodeArgs: ['--max-semi-space-size=32'],
+      env: { CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: DATABASE, INGEST_MAX_REQUESTS_PER_KEY: '1000000', ...env }
     });
-    const appBase = `http://127.0.0.1:${appPort}`;
-    for (let i = 0; ; i++) {
-      if (child.exitCode !== null || i > 600) throw new Error(`app on port ${appPort} did not start`);
-      if (await fetch(`${appBase}/healthz`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return {
-      child,
-      base: appBase,
-      async stop() {
-        if (child.exitCode !== null) return;
-        // It flushes and closes its spool first; ClickHouse and the directory go after it.
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-      }
-    };
-  }
   try {
     await ensureDatabase({ url: ch.url, database: DATABASE });
     const client = createClickHouse({ url: ch.url, database: DATABASE });
     await migrate(client);
     const org = await seedOrganisation(client, 'Bench Org');
     ensureBuild((l) => console.log(l));
-    const single = await startApp(port, {
-      // Its own models (the prior is trained at the first ingest, as on a fresh install).
-      // PIPEWALL_ROLES passes through from the caller's environment (app,ingest: no scoring).
-      INGEST_SPOOL_DIR: join(dir, 'spool'),
-      MODEL_DIR: join(dir, 'models')
-    });
-    app = single.child;
-    const server = app.pid as number;
+    // Its own spool and models under its data directory (the prior is trained at the first
+    // ingest, as on a fresh install); PIPEWALL_ROLES passes through from the caller's environment
+    // (app,ingest: no scoring).
+    app = await startApp(port, {});
+    const server = app.pid;
     const procs: Processes = { server, clickhouse: ch.pid };
     console.log(`\nPipewall bench (${EVENTS} events per throughput run, batches of ${BATCH})`);
     record('machine', `${availableParallelism()} cores, shared by the bench client, the server and ClickHouse (the figures are the three together)`);
@@ -637,12 +587,8 @@ async function main(): Promise<void> {
     }
     await client.close();
   } finally {
-    if (app && app.exitCode === null) {
-      // It flushes and closes its spool first; ClickHouse and the directory go after it.
-      const exited = new Promise((r) => app?.once('exit', r));
-      app.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    }
+    // It flushes and closes its spool first; ClickHouse and the directory go after it.
+    await app?.stop();
     await ch.stop();
     rmSync(dir, { recursive: true, force: true });
   }

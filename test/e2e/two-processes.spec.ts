@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { createClickHouse } from '../../src/lib/server/db/clickhouse';
 import { freePort } from '../../src/lib/server/db/local-server';
 import { buildMessage, buildStageChanged } from '../fixtures/events';
 import { wallAs } from '../helpers/browser';
+import { startServer, type ServerProcess } from '../helpers/server-process';
 import { seedOrganisation, seedUser } from '../helpers/seed';
 
 /**
@@ -23,47 +23,30 @@ const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString()
 
 let dir: string;
 let redis: LocalRedis;
-const processes: ChildProcess[] = [];
-const bases: string[] = [];
+let servers: ServerProcess[] = [];
 const clickhouse = createClickHouse({ url: process.env.CLICKHOUSE_URL ?? '', database: DATABASE });
 
-async function startProcess(port: number, roles: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(port), '--data-dir', join(dir, `p${port}`)], {
-    env: { ...process.env, CLICKHOUSE_DATABASE: DATABASE, REDIS_URL: redis.url, PIPEWALL_ROLES: roles, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit']
-  });
-  processes.push(child);
-  const base = `http://127.0.0.1:${port}`;
-  await expect
-    .poll(() => fetch(`${base}/healthz`).then((r) => r.ok, () => false), { timeout: 60_000, intervals: [200] })
-    .toBe(true);
-  bases.push(base);
-}
+const startProcess = async (port: number, roles: string) =>
+  startServer({ port, dataDir: join(dir, `p${port}`), env: { CLICKHOUSE_DATABASE: DATABASE, REDIS_URL: redis.url, PIPEWALL_ROLES: roles } });
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
   dir = mkdtempSync(join(tmpdir(), 'pipewall-e2e-cluster-'));
   redis = await startLocalRedis({ dataDir: join(dir, 'redis') });
-  const [p1, p2] = [await freePort(), await freePort()];
   // Together: both reach their migrations at once, and one waits on the other's lease.
-  await Promise.all([startProcess(p1, 'app,ingest'), startProcess(p2, 'app')]);
-  bases.sort((a, b) => (a.endsWith(`:${p1}`) ? -1 : b.endsWith(`:${p1}`) ? 1 : 0));
+  servers = await Promise.all([startProcess(await freePort(), 'app,ingest'), startProcess(await freePort(), 'app')]);
 });
 
 test.afterAll(async () => {
-  for (const child of processes) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  for (const server of servers) await server.stop();
   await redis?.stop();
   await clickhouse.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 test('two app processes through Redis: an event ingested on one shows on a wall served by the other within 1 s, and so does a claim', async ({ browser, request }) => {
-  const [first, second] = bases as [string, string];
-  const health = await Promise.all(bases.map((b) => request.get(`${b}/healthz`).then((r) => r.json() as Promise<{ roles: string; clustered: boolean }>)));
+  const [first, second] = servers.map((s) => s.url) as [string, string];
+  const health = await Promise.all([first, second].map((b) => request.get(`${b}/healthz`).then((r) => r.json() as Promise<{ roles: string; clustered: boolean }>)));
   expect(health.map((h) => [h.roles, h.clustered])).toEqual([
     ['app,ingest', true],
     ['app', true]

@@ -8,6 +8,15 @@ import { z } from 'zod';
 
 export const channels = ['whatsapp', 'messenger', 'webchat', 'phone', 'email', 'sms'] as const;
 export const channelSchema = z.enum(channels);
+/** A channel's name inside a sentence ("came through web chat"), for reasons, chips and prose. */
+export const channelWords: Readonly<Record<(typeof channels)[number], string>> = {
+  whatsapp: 'WhatsApp',
+  messenger: 'Messenger',
+  webchat: 'web chat',
+  phone: 'phone',
+  email: 'email',
+  sms: 'SMS'
+};
 export type Channel = z.infer<typeof channelSchema>;
 
 /** The funnel, in order. `lost` is terminal and sits beside `won`, not after it. */

@@ -9,7 +9,7 @@ import { createLocalCoordinator, createRedisCoordinator, type Coordinator, type 
 import { createSharedRateLimiter, type SharedRateLimiter } from './auth/shared-rate-limit';
 import { createRoomOwnership, keepLease, type KeptLease, type RoomOwnership } from './cluster/leases';
 import { createClickHouse, type ClickHouseClient } from './db/clickhouse';
-import { insertEventRows, type EventRow } from './db/queries/events';
+import { insertEventRows, rowsByOrg, type EventRow } from './db/queries/events';
 import { createLogger, type Logger } from './log';
 import { createInboxNotifier, type InboxNotifier } from './realtime/inbox-notifier';
 import { createOrgFactsCache, type OrgFactsCache } from './inbox-facts';
@@ -150,7 +150,7 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
   bus.onCommitted((rows) => {
     if (hasRole(config, 'app')) {
       fanout.publishCommitted(rows);
-      for (const [orgId, leadIds] of leadsByOrg(rows)) inbox.rowsCommitted(orgId, leadIds);
+      for (const [orgId, orgRows] of rowsByOrg(rows)) inbox.rowsCommitted(orgId, [...new Set(orgRows.map((r) => String(r.lead_id)))]);
     }
     if (trainerActive) models.committed(rows);
   });
@@ -212,17 +212,6 @@ export function createAppContext(config: ServerConfig, log: Logger = createLogge
       await coordinator.close();
     }
   };
-}
-
-/** Committed rows' leads, per organisation. */
-function leadsByOrg(rows: readonly EventRow[]): Map<string, string[]> {
-  const byOrg = new Map<string, Set<string>>();
-  for (const r of rows) {
-    const ids = byOrg.get(String(r.org_id)) ?? new Set<string>();
-    ids.add(String(r.lead_id));
-    byOrg.set(String(r.org_id), ids);
-  }
-  return new Map([...byOrg].map(([orgId, ids]) => [orgId, [...ids]]));
 }
 
 /**

@@ -14,3 +14,8 @@ export async function readJsonBody(request: Request): Promise<unknown> {
     error(400, 'The body is not valid JSON.');
   }
 }
+
+/** A zod error as one line for a 400: `path: message; …` (`whole` names an issue with no path). */
+export function describeIssues(issues: readonly { path: PropertyKey[]; message: string }[], whole = 'body'): string {
+  return issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
+}

@@ -9,7 +9,7 @@ import { ident, sql } from '../../../src/lib/server/db/sql';
 import { buildStageChanged } from '../../fixtures/events';
 import { seedOrganisation, type SeededOrg } from '../../helpers/seed';
 import { waitFor } from '../../helpers/wait';
-import { ensureBuildOnce, spoolSegments, startLoad, startServer, storedEvents, type Load, type ServerProcess } from './server-process';
+import { ensureBuildOnce, spoolSegments, startLoad, startServer, storedEvents, type Load, type ServerProcess } from '../../helpers/server-process';
 
 /**
  * Issue 4, fault (b): ClickHouse stops for 10 s in the middle of a load and comes back on the

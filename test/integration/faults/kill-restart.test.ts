@@ -8,7 +8,7 @@ import { sql } from '../../../src/lib/server/db/sql';
 import { createTestDatabase, type TestDatabase } from '../../helpers/clickhouse';
 import { seedOrganisation } from '../../helpers/seed';
 import { waitFor } from '../../helpers/wait';
-import { ensureBuildOnce, spoolSegments, startLoad, startServer, storedEvents, type Load, type ServerProcess } from './server-process';
+import { ensureBuildOnce, spoolSegments, startLoad, startServer, storedEvents, type Load, type ServerProcess } from '../../helpers/server-process';
 
 /**
  * Issue 4, fault (a): the server is killed with SIGKILL in the middle of a load and started again

@@ -1,5 +1,5 @@
 import { formatMoney } from '$lib/charts/format';
-import { channels, stages, type Channel, type Stage } from '$lib/contracts/events';
+import { channels, channelWords, stages, type Stage } from '$lib/contracts/events';
 import { exceptionKinds, type ExceptionKind } from '$lib/contracts/exceptions';
 import { leadFilterSchema, scoreBands, type LeadFilter, type OwnerFilter, type ScoreBand } from '$lib/contracts/lead-query';
 
@@ -29,14 +29,6 @@ export const stageWords: Readonly<Record<Stage, string>> = {
   attended: 'attended',
   won: 'won',
   lost: 'lost'
-};
-export const channelWords: Readonly<Record<Channel, string>> = {
-  whatsapp: 'WhatsApp',
-  messenger: 'Messenger',
-  webchat: 'web chat',
-  phone: 'phone',
-  email: 'email',
-  sms: 'SMS'
 };
 export const bandWords: Readonly<Record<ScoreBand, string>> = {
   high: 'high (60% or more)',

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../cluster/coordinator';
 import type { RateDecision, RateLimiter, RateLimiterOptions } from './rate-limit';
 
 /**
@@ -45,23 +46,18 @@ export function createSharedRateLimiter(
   const timeoutMs = options.timeoutMs ?? 500;
   const key = (k: string) => `pipewall:${options.namespace}:limit:${options.name}:${k}`;
 
-  function inTime<T>(work: Promise<T>): Promise<T | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
-    return Promise.race([work.catch(() => null), late]).finally(() => clearTimeout(timer));
-  }
-
   return {
     async consume(k) {
       if (!redis) return local.consume(k);
-      const answer = await inTime(redis.eval(CONSUME_SCRIPT, 1, key(k), String(limit), String(windowMs), String(now())) as Promise<number[]>);
+      const asked = redis.eval(CONSUME_SCRIPT, 1, key(k), String(limit), String(windowMs), String(now())) as Promise<number[]>;
+      const answer = await withTimeout<number[] | null>(asked, timeoutMs, null);
       if (!answer) return local.consume(k); // Redis away: this process's own count still limits
       const [allowed, retryAfterMs, remaining] = answer.map(Number) as [number, number, number];
       return { allowed: allowed === 1, retryAfterMs, remaining };
     },
     async reset(k) {
       local.reset(k);
-      if (redis) await inTime(redis.del(key(k)));
+      if (redis) await withTimeout(redis.del(key(k)), timeoutMs, 0);
     },
     size: () => local.size()
   };

@@ -49,6 +49,16 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/**
+ * A Redis answer, or `fallback` when it fails or has not come within `ms`: commands wait in the
+ * client's queue while Redis is away, and no caller here may wait that long.
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([work.catch(() => fallback), late]).finally(() => clearTimeout(timer));
+}
+
 export function newProcessId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
@@ -77,7 +87,7 @@ export function createRedisCoordinator(options: { url: string; namespace: string
   const redis = new Redis(options.url, { maxRetriesPerRequest: null });
   let lastError = '';
   redis.on('error', (err: Error) => {
-    // node-redis reports each failed reconnect; say it once per distinct cause.
+    // The client reports each failed reconnect; say it once per distinct cause.
     if (err.message !== lastError) log.warn({ err }, 'Redis connection failed; retrying');
     lastError = err.message;
   });
@@ -87,14 +97,6 @@ export function createRedisCoordinator(options: { url: string; namespace: string
   });
   const key = (name: string) => `pipewall:${options.namespace}:lease:${name}`;
 
-  function withTimeout<T>(work: Promise<T>, fallback: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), timeoutMs);
-    });
-    return Promise.race([work.catch(() => fallback), late]).finally(() => clearTimeout(timer));
-  }
-
   return {
     processId,
     redis,
@@ -102,18 +104,16 @@ export function createRedisCoordinator(options: { url: string; namespace: string
       const taken = redis.eval(HOLD_SCRIPT, 1, key(name), processId, String(Math.round(ttlMs)));
       return withTimeout<boolean | null>(
         taken.then((r) => Number(r) === 1),
+        timeoutMs,
         null
       );
     },
     async release(name) {
-      await withTimeout(redis.eval(RELEASE_SCRIPT, 1, key(name), processId), 0);
+      await withTimeout(redis.eval(RELEASE_SCRIPT, 1, key(name), processId), timeoutMs, 0);
     },
     async close() {
       // QUIT waits in the offline queue while Redis is away; a stopping process does not wait long.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([redis.quit().catch(() => undefined), late]);
-      clearTimeout(timer);
+      await withTimeout(redis.quit(), timeoutMs, undefined);
       redis.disconnect();
     }
   };

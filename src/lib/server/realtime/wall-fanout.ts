@@ -3,7 +3,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../contracts
 import { wallRoom } from '../../contracts/realtime';
 import type { WallSnapshot } from '../../contracts/wall';
 import type { ClickHouseClient } from '../db/clickhouse';
-import { tickerItemFromRow, type EventRow } from '../db/queries/events';
+import { rowsByOrg, tickerItemFromRow, type EventRow } from '../db/queries/events';
 import { DEFAULT_FUNNEL_PRESET, funnelQueryFor, type FunnelView } from '../../contracts/funnel';
 import type { AtRiskDeal, ExceptionAction, LeadException } from '../../contracts/exceptions';
 import { atRiskDeals, findExceptions } from '../db/queries/exceptions';
@@ -227,13 +227,7 @@ export function createWallFanout(deps: {
     },
     publishCommitted(rows: readonly EventRow[]) {
       if (!io) return;
-      const byOrg = new Map<string, EventRow[]>();
-      for (const r of rows) {
-        const list = byOrg.get(String(r.org_id)) ?? [];
-        list.push(r);
-        byOrg.set(String(r.org_id), list);
-      }
-      for (const [orgId, orgRows] of byOrg) {
+      for (const [orgId, orgRows] of rowsByOrg(rows)) {
         // Queries only for organisations someone watches from this process: an organisation's
         // agents may stream all night with nobody looking. Of the processes with watchers, the
         // room's owner pushes; the others drop their copy of the list, which goes stale here.

@@ -24,6 +24,17 @@ export const EVENT_COLUMNS = [
 
 export type EventRow = Record<(typeof EVENT_COLUMNS)[number], string | number>;
 
+/** Committed rows per organisation, each in the order given: what every consumer of a batch does first. */
+export function rowsByOrg(rows: readonly EventRow[]): Map<string, EventRow[]> {
+  const byOrg = new Map<string, EventRow[]>();
+  for (const r of rows) {
+    const list = byOrg.get(String(r.org_id));
+    if (list) list.push(r);
+    else byOrg.set(String(r.org_id), [r]);
+  }
+  return byOrg;
+}
+
 /** Fields with their own column; everything else an event carries goes to `properties`. */
 const COLUMN_FIELDS = new Set([
   'type',

@@ -3,6 +3,7 @@ import { inboxRequestSchema } from '$lib/contracts/inbox';
 import { requireApiUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
 import { buildInbox } from '$lib/server/inbox';
+import { describeIssues } from '$lib/server/json-body';
 import type { RequestHandler } from './$types';
 
 /**
@@ -27,7 +28,7 @@ export const GET: RequestHandler = async ({ locals, url, setHeaders }) => {
     includeHidden: url.searchParams.get('hidden') === '1'
   });
   if (!parsed.success) {
-    error(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+    error(400, describeIssues(parsed.error.issues, 'request'));
   }
   const result = await buildInbox(getContext(), user, parsed.data);
   if (!result.ok) error(result.status, result.message);

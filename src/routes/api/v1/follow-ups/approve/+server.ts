@@ -2,7 +2,7 @@ import { error, json } from '@sveltejs/kit';
 import { approveFollowUpSchema } from '$lib/contracts/follow-ups';
 import { requireApiUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
-import { readJsonBody } from '$lib/server/json-body';
+import { describeIssues, readJsonBody } from '$lib/server/json-body';
 import { approveFollowUp } from '$lib/server/follow-ups/approve';
 import { publishLeadChange } from '$lib/server/lead-changes';
 import type { RequestHandler } from './$types';
@@ -15,7 +15,7 @@ import type { RequestHandler } from './$types';
 export const POST: RequestHandler = async ({ locals, request }) => {
   const user = requireApiUser(locals, 'leads:work');
   const body = approveFollowUpSchema.safeParse(await readJsonBody(request));
-  if (!body.success) error(400, body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!body.success) error(400, describeIssues(body.error.issues));
   const ctx = getContext();
   const result = await approveFollowUp(ctx, user, body.data);
   if (!result.ok) error(result.status, result.message);

@@ -2,9 +2,9 @@ import { json } from '@sveltejs/kit';
 import { leadActionSchema } from '$lib/contracts/inbox';
 import { requireApiUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
-import { readJsonBody } from '$lib/server/json-body';
+import { describeIssues, readJsonBody } from '$lib/server/json-body';
 import { actOnLead, leadDepsFrom } from '$lib/server/lead-actions';
-import { publishLeadChange } from '$lib/server/lead-changes';
+import { answerLeadWrite } from '$lib/server/lead-changes';
 import type { RequestHandler } from './$types';
 
 /**
@@ -15,12 +15,7 @@ import type { RequestHandler } from './$types';
 export const POST: RequestHandler = async ({ locals, params, request }) => {
   const user = requireApiUser(locals, 'leads:work');
   const parsed = leadActionSchema.safeParse(await readJsonBody(request));
-  if (!parsed.success) return json({ message: `Send an action: ${issues(parsed.error.issues)}` }, { status: 400 });
+  if (!parsed.success) return json({ message: `Send an action: ${describeIssues(parsed.error.issues)}` }, { status: 400 });
   const ctx = getContext();
-  const result = await actOnLead(leadDepsFrom(ctx), user, params.leadId, parsed.data);
-  if (!result.ok) return json({ message: result.message }, { status: result.status });
-  publishLeadChange(ctx, user.orgId, result.rows, user.userId);
-  return json({ ok: true });
+  return answerLeadWrite(ctx, user, await actOnLead(leadDepsFrom(ctx), user, params.leadId, parsed.data));
 };
-
-const issues = (list: { path: PropertyKey[]; message: string }[]) => list.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');

@@ -4,7 +4,7 @@ import { requireApiUser } from '$lib/server/auth/guard';
 import { getContext } from '$lib/server/context';
 import { readJsonBody } from '$lib/server/json-body';
 import { addNote, leadDepsFrom } from '$lib/server/lead-actions';
-import { publishLeadChange } from '$lib/server/lead-changes';
+import { answerLeadWrite } from '$lib/server/lead-changes';
 import type { RequestHandler } from './$types';
 
 /** A note on the lead's timeline: `{ "text": "…" }`. JSON only (415 otherwise), so no cross-site form can post one. */
@@ -13,8 +13,5 @@ export const POST: RequestHandler = async ({ locals, params, request }) => {
   const parsed = leadNoteSchema.safeParse(await readJsonBody(request));
   if (!parsed.success) return json({ message: 'Write a note of 1 to 2,000 characters.' }, { status: 400 });
   const ctx = getContext();
-  const result = await addNote(leadDepsFrom(ctx), user, params.leadId, parsed.data.text);
-  if (!result.ok) return json({ message: result.message }, { status: result.status });
-  publishLeadChange(ctx, user.orgId, result.rows, user.userId);
-  return json({ ok: true });
+  return answerLeadWrite(ctx, user, await addNote(leadDepsFrom(ctx), user, params.leadId, parsed.data.text));
 };

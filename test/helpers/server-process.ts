@@ -2,27 +2,20 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuild } from '../../../src/bin/build';
-import { queryRows, type ClickHouseClient } from '../../../src/lib/server/db/clickhouse';
-import { ident, sql } from '../../../src/lib/server/db/sql';
-import { buildStageChanged } from '../../fixtures/events';
-import { waitFor } from '../../helpers/wait';
+import { ensureBuild } from '../../src/bin/build';
+import { queryRows, type ClickHouseClient } from '../../src/lib/server/db/clickhouse';
+import { isAlive } from '../../src/lib/server/db/local-server';
+import { ident, sql } from '../../src/lib/server/db/sql';
+import { buildStageChanged } from '../fixtures/events';
+import { waitFor } from './wait';
 
 /**
- * Shared by the fault tests (issue 4): the real server as a child process, a load of concurrent
- * agents recording what was acknowledged, and the read-side check of what ClickHouse holds.
+ * The real server as a child process (the fault tests of issue 4, the two-process browser test
+ * and the bench of issue 8), a load of concurrent agents recording what was acknowledged, and the
+ * read-side check of what ClickHouse holds.
  */
 
 const BUILD_LOCK = join(tmpdir(), 'pipewall-ensure-build.lock');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * `ensureBuild` under a lock: the fault test files run in parallel workers, and two vite builds
@@ -78,8 +71,10 @@ export async function startServer(options: {
   dataDir: string;
   env: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Node flags before the entry (the bench passes npm start's). */
+  nodeArgs?: string[];
 }): Promise<ServerProcess> {
-  const args = ['--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(options.port), '--data-dir', options.dataDir];
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/bin/start.ts', '--no-demo', '--port', String(options.port), '--data-dir', options.dataDir];
   const child = spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'warn', ...options.env } });
   if (child.pid === undefined) throw new Error('could not spawn the server');
   let out = '';
